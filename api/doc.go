@@ -1,0 +1,10 @@
+// Package api is chatd's edge: the REST handlers of the wire contract, JWT auth,
+// request decoding and validation, rate limits, and the sanitised markdown rendering.
+// (The WebSocket protocol and the web UI's assets join it later.)
+//
+// Handlers decode and validate, check permissions against the store, and hand
+// messages to the node, whose room owner orders and persists them; every other room
+// change is written to the store and then published through the node as an event.
+// Errors are *chat.Error values rendered in the contract's envelope by one function
+// (writeError), so REST and WebSocket share one table of codes (chat.Codes).
+package api

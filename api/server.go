@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/node"
+	"github.com/chatd/chatd/persist"
+)
+
+// Config configures the API. Zero values take the documented defaults.
+type Config struct {
+	// JWTSecret signs access tokens (HS256). Required; at least 32 bytes.
+	JWTSecret []byte
+	// Issuer and Audience are pinned in every token and checked on every request.
+	// Default "chatd" for both.
+	Issuer, Audience string
+	// AllowedOrigins lists browser origins allowed besides the server's own.
+	AllowedOrigins []string
+	// OperatorToken guards /cluster; empty disables those endpoints (404).
+	OperatorToken string
+	// Now is the clock; default chat.Now. Tests and clock-skew faults set it.
+	Now func() chat.Time
+}
+
+// Server serves the REST API. Build it with New and mount Handler.
+type Server struct {
+	cfg     Config
+	store   persist.Store
+	node    *node.Node
+	limiter persist.RateLimiter
+	log     *slog.Logger
+	auth    *authenticator
+	md      *Renderer
+	mux     *http.ServeMux
+	touch   touchCache
+}
+
+// New builds the API over a store, a node and a rate limiter.
+func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLimiter, log *slog.Logger) (*Server, error) {
+	if len(cfg.JWTSecret) < 32 {
+		return nil, errors.New("api: JWT secret must be at least 32 bytes")
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "chatd"
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = "chatd"
+	}
+	if cfg.Now == nil {
+		cfg.Now = chat.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{
+		cfg:     cfg,
+		store:   store,
+		node:    nd,
+		limiter: limiter,
+		log:     log,
+		md:      NewRenderer(),
+		mux:     http.NewServeMux(),
+	}
+	s.auth = newAuthenticator(cfg, store)
+	s.touch.init()
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of every route.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// handlerFunc is a route that returns its error instead of writing it, so one place
+// (serve) renders every failure in the contract's envelope.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authedFunc is a route that needs a signed-in user.
+type authedFunc func(w http.ResponseWriter, r *http.Request, sess *Session) error
+
+// public registers a route that needs no token.
+func (s *Server) public(pattern string, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, h)
+	})
+}
+
+// authed registers a route that needs a valid, unrevoked bearer token.
+func (s *Server) authed(pattern string, h authedFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, func(w http.ResponseWriter, r *http.Request) error {
+			sess, err := s.auth.fromRequest(r)
+			if err != nil {
+				return err
+			}
+			s.touch.seen(r.Context(), s.store, sess.UserID, s.cfg.Now())
+			return h(w, r, sess)
+		})
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handlerFunc) {
+	if err := h(w, r); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+// routes registers every REST route of the contract. Each resource's handlers live in
+// their own file (handlers_<resource>.go) with a register<Resource> method.
+func (s *Server) routes() {
+	s.public("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
+		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.public("GET /readyz", s.handleReady)
+	for _, register := range routeRegistrars {
+		register(s)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// routeRegistrars are the per-resource route registrations; each handlers_*.go file
+// adds its own in an init function, so adding a resource touches no shared file.
+var routeRegistrars []func(*Server)
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("readiness: store unreachable", "err", err)
+		return chat.Errorf(chat.CodeUnavailable, "store unreachable")
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,139 @@
+// Command chatd runs one node of the chat cluster. With no flags it serves on
+// http://localhost:8080 over the embedded store in ./data.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/api"
+	"github.com/chatd/chatd/node"
+	"github.com/chatd/chatd/persist"
+)
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chatd:", err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("chatd stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(cfg *config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	return slog.New(h)
+}
+
+// run builds the node, serves until ctx ends, then shuts down in order: stop taking
+// requests, flush the group commit, close the store.
+func run(ctx context.Context, cfg *config, log *slog.Logger) error {
+	store, limiter, err := openStorage(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	nd, err := node.New(node.Config{Name: cfg.Name}, store, log)
+	if err != nil {
+		return err
+	}
+	log = log.With("node", nd.Name())
+	defer nd.Close()
+
+	secret, generated := cfg.secret()
+	if generated {
+		log.Warn("no --jwt-secret given: using a random one; tokens will not survive a restart")
+	}
+	srv, err := api.New(api.Config{
+		JWTSecret:      secret,
+		AllowedOrigins: splitList(cfg.AllowedOrigins),
+		OperatorToken:  cfg.OperatorToken,
+	}, store, nd, limiter, log)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Addr:              cfg.Listen,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("chatd serving", "listen", cfg.Listen, "url", "http://localhost"+portOf(cfg.Listen))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
+
+// openStorage picks Postgres when configured, else the embedded store; Redis backs
+// rate limits when configured, else memory.
+func openStorage(ctx context.Context, cfg *config, log *slog.Logger) (persist.Store, persist.RateLimiter, error) {
+	var (
+		store persist.Store
+		err   error
+	)
+	if cfg.PostgresURL != "" {
+		store, err = persist.OpenPostgres(ctx, cfg.PostgresURL, log)
+		log.Info("store: postgres")
+	} else {
+		store, err = persist.OpenEmbedded(ctx, cfg.DataDir, log)
+		log.Info("store: embedded", "dir", cfg.DataDir)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	if cfg.RedisURL == "" {
+		return store, persist.NewMemoryRateLimiter(), nil
+	}
+	rc, err := persist.OpenRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("open redis: %w", err)
+	}
+	return store, persist.NewRedisRateLimiter(rc), nil
+}
+
+func portOf(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[i:]
+		}
+	}
+	return ""
+}

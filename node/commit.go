@@ -1,0 +1,246 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/persist"
+)
+
+// commitTimeout bounds one store transaction of the group commit.
+const commitTimeout = 10 * time.Second
+
+// ErrUnknownOutcome means the store failed in a way that leaves unknown whether a
+// message was committed. The caller must not report failure: the client resends with
+// the same client_msg_id and gets the stored message or a fresh commit.
+var ErrUnknownOutcome = errors.New("node: commit outcome unknown")
+
+// pending is a message waiting for its batch.
+type pending struct {
+	room *room
+	msg  *chat.Message
+	done chan error // buffered(1): the shard never blocks on a departed sender
+}
+
+// GroupCommit writes many rooms' messages to the store in one transaction. Rooms are
+// spread over shards by hash; each shard is one goroutine with one transaction in
+// flight, so a room never has two (see the package doc).
+type GroupCommit struct {
+	n      *Node
+	cfg    Config
+	seed   maphash.Seed
+	shards []chan *pending
+	wg     sync.WaitGroup
+}
+
+func newGroupCommit(n *Node, cfg Config) *GroupCommit {
+	g := &GroupCommit{n: n, cfg: cfg, seed: maphash.MakeSeed(), shards: make([]chan *pending, cfg.CommitShards)}
+	for i := range g.shards {
+		g.shards[i] = make(chan *pending, cfg.CommitQueue)
+		g.wg.Add(1)
+		go g.run(g.shards[i])
+	}
+	return g
+}
+
+// enqueue hands p to its room's shard, waiting for space until ctx ends.
+func (g *GroupCommit) enqueue(ctx context.Context, p *pending) error {
+	sh := g.shards[maphash.Bytes(g.seed, p.room.id[:])%uint64(len(g.shards))]
+	select {
+	case sh <- p:
+		return nil
+	case <-ctx.Done():
+		return chat.Errorf(chat.CodeUnavailable, "commit queue full; retry")
+	}
+}
+
+// close stops accepting messages and waits for queued ones to be committed.
+func (g *GroupCommit) close() {
+	for _, sh := range g.shards {
+		close(sh)
+	}
+	g.wg.Wait()
+}
+
+func (g *GroupCommit) run(in chan *pending) {
+	defer g.wg.Done()
+	batch := make([]*pending, 0, g.cfg.CommitMaxBatch)
+	for {
+		first, ok := <-in
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], first)
+		batch = g.fill(in, batch)
+		g.commit(batch)
+		clear(batch)
+	}
+}
+
+// fill gathers what is queued (waiting up to CommitMaxDelay) up to CommitMaxBatch.
+func (g *GroupCommit) fill(in chan *pending, batch []*pending) []*pending {
+	var timeout <-chan time.Time
+	if g.cfg.CommitMaxDelay > 0 {
+		t := time.NewTimer(g.cfg.CommitMaxDelay)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for len(batch) < g.cfg.CommitMaxBatch {
+		select {
+		case p, ok := <-in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if timeout == nil {
+			return batch
+		}
+		select {
+		case p, ok := <-in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		case <-timeout:
+			return batch
+		}
+	}
+	return batch
+}
+
+// roomShare is one room's part of a batch being committed.
+type roomShare struct {
+	room  *room
+	items []*pending
+}
+
+// commit assigns seqs, writes the batch, and settles every message.
+func (g *GroupCommit) commit(batch []*pending) {
+	shares := groupByRoom(batch)
+	req := make([]persist.RoomBatch, 0, len(shares))
+	live := shares[:0:0]
+	for _, sh := range shares {
+		rb, ok := sh.assign()
+		if !ok {
+			sh.fail(chat.ErrFenced)
+			continue
+		}
+		req = append(req, rb)
+		live = append(live, sh)
+	}
+	if len(req) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	results, err := g.n.store.CommitBatch(ctx, req)
+	cancel()
+	if err != nil {
+		g.n.log.Error("group commit failed", "rooms", len(req), "messages", len(batch), "err", err)
+		results = g.resolve(req, err)
+	}
+	for i, sh := range live {
+		if results[i] != nil {
+			if errors.Is(results[i], chat.ErrFenced) {
+				sh.room.disown()
+			}
+			sh.fail(results[i])
+			continue
+		}
+		g.n.committed(sh)
+	}
+}
+
+// resolve decides, after a failed CommitBatch, what happened to each room's share:
+// a transaction can fail after COMMIT reached the store. It looks for each share's
+// last message; found means committed, absent means not, and a store that still
+// cannot answer leaves the outcome unknown.
+func (g *GroupCommit) resolve(req []persist.RoomBatch, cause error) []error {
+	out := make([]error, len(req))
+	for i, rb := range req {
+		last := rb.Messages[len(rb.Messages)-1]
+		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+		_, err := g.n.store.MessageByID(ctx, last.ID, chat.NilID)
+		cancel()
+		switch {
+		case err == nil:
+			out[i] = nil
+		case errors.Is(err, chat.ErrNotFound):
+			out[i] = chat.Errorf(chat.CodeUnavailable, "store unavailable; message not stored")
+		default:
+			out[i] = ErrUnknownOutcome
+		}
+	}
+	return out
+}
+
+func groupByRoom(batch []*pending) []*roomShare {
+	idx := make(map[*room]int, 8)
+	var shares []*roomShare
+	for _, p := range batch {
+		i, ok := idx[p.room]
+		if !ok {
+			i = len(shares)
+			idx[p.room] = i
+			shares = append(shares, &roomShare{room: p.room})
+		}
+		shares[i].items = append(shares[i].items, p)
+	}
+	return shares
+}
+
+// assign gives the share's messages the room's next seqs; false when this node no
+// longer owns the room.
+func (sh *roomShare) assign() (persist.RoomBatch, bool) {
+	r := sh.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.owned {
+		return persist.RoomBatch{}, false
+	}
+	rb := persist.RoomBatch{RoomID: r.id, Epoch: r.epoch, PrevSeq: r.lastSeq, Messages: make([]*chat.Message, len(sh.items))}
+	for i, p := range sh.items {
+		p.msg.Seq = r.lastSeq + int64(i) + 1
+		rb.Messages[i] = p.msg
+	}
+	return rb, true
+}
+
+func (sh *roomShare) fail(err error) {
+	for _, p := range sh.items {
+		p.msg.Seq = 0
+		p.done <- err
+	}
+}
+
+func (r *room) disown() {
+	r.mu.Lock()
+	r.owned = false
+	r.mu.Unlock()
+}
+
+// committed publishes a durable share: recent buffer, fan-out in seq order, acks.
+func (n *Node) committed(sh *roomShare) {
+	r := sh.room
+	r.pubMu.Lock()
+	r.mu.Lock()
+	for _, p := range sh.items {
+		r.recent.push(*p.msg)
+	}
+	r.lastSeq = sh.items[len(sh.items)-1].msg.Seq
+	r.mu.Unlock()
+	for _, p := range sh.items {
+		r.deliverLocked(&Event{Type: EventMessageCreated, RoomID: r.id, Seq: p.msg.Seq,
+			Data: &MessageEvent{RoomID: r.id, Message: p.msg}})
+	}
+	r.pubMu.Unlock()
+	for _, p := range sh.items {
+		p.done <- nil
+	}
+}

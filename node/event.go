@@ -1,0 +1,61 @@
+package node
+
+import "github.com/chatd/chatd/chat"
+
+// EventType names a server event of the wire contract.
+type EventType string
+
+// The server events of the contract that rooms and users emit.
+const (
+	EventMessageCreated  EventType = "message_created"
+	EventMessageUpdated  EventType = "message_updated"
+	EventMessageDeleted  EventType = "message_deleted"
+	EventReactionAdded   EventType = "reaction_added"
+	EventReactionRemoved EventType = "reaction_removed"
+	EventUserTyping      EventType = "user_typing"
+	EventUserJoined      EventType = "user_joined"
+	EventUserLeft        EventType = "user_left"
+	EventReadReceipt     EventType = "read_receipt"
+	EventRoomUpdated     EventType = "room_updated"
+	EventRoomDeleted     EventType = "room_deleted"
+	EventPresence        EventType = "presence_updated"
+	EventNotification    EventType = "notification"
+)
+
+// Event is a domain event of one room (RoomID set) or one user (UserID set). Data is
+// the event's payload, the `data` object of the wire frame; the API encodes it once
+// per node. Events are immutable once published: receivers may keep them.
+type Event struct {
+	Type   EventType
+	RoomID chat.ID
+	UserID chat.ID
+	// Seq is the message's seq for message_created (0 otherwise): edges use it to
+	// detect gaps and to skip what a resume already replayed.
+	Seq  int64
+	Data any
+	// Message is the message's new state for message_updated and message_deleted, so
+	// the owner's recent buffer (replayed on resume) stays current.
+	Message *chat.Message
+}
+
+// Sink receives a room's events on this node; the API implements it (one sink per
+// local connection or per room fan-out group).
+//
+// Deliver is called from the room's fan-out path, for one room in event order and
+// never concurrently for the same sink and room. It must not block: it enqueues
+// and returns. It may keep ev.
+type Sink interface {
+	Deliver(ev *Event)
+}
+
+// MessageEvent is the payload of message_created and message_updated.
+type MessageEvent struct {
+	RoomID  chat.ID       `json:"room_id"`
+	Message *chat.Message `json:"message"`
+}
+
+// MessageDeletedEvent is the payload of message_deleted.
+type MessageDeletedEvent struct {
+	RoomID    chat.ID `json:"room_id"`
+	MessageID chat.ID `json:"message_id"`
+}

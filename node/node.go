@@ -1,0 +1,158 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/persist"
+)
+
+// Config configures a Node. Zero values take the defaults of DefaultConfig.
+type Config struct {
+	// Name identifies this node in the cluster and in the store's ownership records.
+	// Default: the host name.
+	Name string
+	// CommitShards is the number of group-commit goroutines; a room always maps to the
+	// same one. More shards overlap more store round trips. Default 4.
+	CommitShards int
+	// CommitMaxBatch caps the messages of one store transaction. Default 512.
+	CommitMaxBatch int
+	// CommitMaxDelay is how long a shard waits for more messages after the first one
+	// of a batch. Zero commits whatever is queued at once (batches still form under
+	// load, while the previous transaction is in flight). Default 0.
+	CommitMaxDelay time.Duration
+	// CommitQueue bounds each shard's queue of waiting messages; Send blocks (up to its
+	// context) when it is full. Default 4096.
+	CommitQueue int
+	// RecentSize is how many recent messages an owned room keeps in memory. Default 100.
+	RecentSize int
+}
+
+// DefaultConfig returns the defaults, each chosen for a small LAN node.
+func DefaultConfig() Config {
+	host, _ := os.Hostname()
+	return Config{
+		Name:           host,
+		CommitShards:   4,
+		CommitMaxBatch: 512,
+		CommitQueue:    4096,
+		RecentSize:     100,
+	}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.Name == "" {
+		c.Name = d.Name
+	}
+	if c.CommitShards <= 0 {
+		c.CommitShards = d.CommitShards
+	}
+	if c.CommitMaxBatch <= 0 {
+		c.CommitMaxBatch = d.CommitMaxBatch
+	}
+	if c.CommitQueue <= 0 {
+		c.CommitQueue = d.CommitQueue
+	}
+	if c.RecentSize <= 0 {
+		c.RecentSize = d.RecentSize
+	}
+}
+
+// Node is one cluster member. Create it with New; it is safe for concurrent use.
+type Node struct {
+	cfg    Config
+	store  persist.Store
+	log    *slog.Logger
+	commit *GroupCommit
+
+	mu    sync.Mutex
+	rooms map[chat.ID]*room
+
+	inflight inflightSends
+
+	closeOnce sync.Once
+}
+
+// New builds a node over store and starts its group commit.
+func New(cfg Config, store persist.Store, log *slog.Logger) (*Node, error) {
+	cfg.fill()
+	if store == nil {
+		return nil, errors.New("node: nil store")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	n := &Node{cfg: cfg, store: store, log: log, rooms: make(map[chat.ID]*room)}
+	n.inflight.init()
+	n.commit = newGroupCommit(n, cfg)
+	return n, nil
+}
+
+// Name returns the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Close stops the group commit after flushing what is queued. Safe to call twice.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() { n.commit.close() })
+	return nil
+}
+
+// SendRequest is a message to append to a room. The API has validated the content,
+// rendered ContentHTML, and checked the parent and attachments.
+type SendRequest struct {
+	RoomID      chat.ID
+	Sender      chat.User
+	Type        chat.MessageType
+	Content     string
+	ContentHTML string
+	ParentID    *chat.ID
+	Attachments []chat.Attachment
+	ClientMsgID *string
+}
+
+// Send appends a message to its room through the room's owner and returns it once it
+// is durable. The owner checks that the sender is a member, not muted and, in a direct
+// room, not blocked by the other member (system messages skip these checks).
+//
+// created is false when the sender's client_msg_id was already used: the original
+// message is returned unchanged. An error means the message was not and will not be
+// stored, except context cancellation after the batch was handed over, which leaves
+// the outcome unknown (the caller resends with the same client_msg_id).
+func (n *Node) Send(ctx context.Context, req *SendRequest) (msg *chat.Message, created bool, err error) {
+	return n.send(ctx, req)
+}
+
+// Publish emits a room event that is not a new message (edits, deletions, reactions,
+// typing, joins, receipts, room changes) to the room's subscribers, ordered after
+// every event already published or committed in that room.
+func (n *Node) Publish(ev *Event) {
+	n.publish(ev)
+}
+
+// Subscribe registers sink for the room's events and returns the room's last
+// committed seq at the moment of registration: every message above it reaches sink.
+func (n *Node) Subscribe(ctx context.Context, roomID chat.ID, sink Sink) (lastSeq int64, err error) {
+	return n.subscribe(ctx, roomID, sink)
+}
+
+// Unsubscribe removes sink from the room; unknown sinks are ignored.
+func (n *Node) Unsubscribe(roomID chat.ID, sink Sink) { n.unsubscribe(roomID, sink) }
+
+// RoomChanged tells the owner that a room's members, roles, mutes or blocks changed,
+// so the next check reloads them; a deleted room is forgotten.
+func (n *Node) RoomChanged(roomID chat.ID) { n.roomChanged(roomID) }
+
+// Recent returns the owned room's buffered messages with seq > after, oldest first,
+// and ok=false when the buffer does not reach back that far (read the store then).
+func (n *Node) Recent(roomID chat.ID, after int64) (msgs []chat.Message, lastSeq int64, ok bool) {
+	return n.recent(roomID, after)
+}
+
+func wrapStore(op string, err error) error { return fmt.Errorf("node: %s: %w", op, err) }

@@ -1,0 +1,268 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// room is the owner state of one room on this node.
+type room struct {
+	id chat.ID
+
+	// acquireMu serialises taking ownership, so one store round trip acquires a room
+	// however many senders arrive at once.
+	acquireMu sync.Mutex
+
+	// pubMu orders the room's events: every delivery to sinks happens under it.
+	pubMu sync.Mutex
+
+	mu      sync.Mutex
+	owned   bool
+	epoch   int64
+	lastSeq int64 // highest committed seq
+	recent  recentBuffer
+	typ     chat.RoomType
+	members map[chat.ID]*memberInfo // nil entry: known non-member
+	sinks   map[Sink]struct{}
+}
+
+// memberInfo is the cached part of a membership the owner checks on every send.
+type memberInfo struct {
+	role       chat.Role
+	mutedUntil *chat.Time
+}
+
+// room returns the room's state, creating an unowned one.
+func (n *Node) room(id chat.ID) *room {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r := n.rooms[id]
+	if r == nil {
+		r = &room{id: id, recent: newRecentBuffer(n.cfg.RecentSize), sinks: make(map[Sink]struct{})}
+		n.rooms[id] = r
+	}
+	return r
+}
+
+// ensureOwned takes ownership of r if this node does not hold it: a new epoch in the
+// store, the highest seq and the recent messages (warm-up).
+func (n *Node) ensureOwned(ctx context.Context, r *room) error {
+	r.mu.Lock()
+	owned := r.owned
+	r.mu.Unlock()
+	if owned {
+		return nil
+	}
+	r.acquireMu.Lock()
+	defer r.acquireMu.Unlock()
+	r.mu.Lock()
+	owned = r.owned
+	r.mu.Unlock()
+	if owned {
+		return nil
+	}
+	epoch, lastSeq, err := n.store.AcquireRoom(ctx, r.id, n.cfg.Name)
+	if err != nil {
+		if errors.Is(err, chat.ErrNotFound) {
+			return chat.Errorf(chat.CodeNotFound, "room not found")
+		}
+		return wrapStore("acquire room", err)
+	}
+	recent, err := n.store.RecentMessages(ctx, r.id, n.cfg.RecentSize)
+	if err != nil {
+		return wrapStore("warm up room", err)
+	}
+	info, err := n.store.RoomByID(ctx, r.id, chat.NilID)
+	if err != nil {
+		return wrapStore("load room", err)
+	}
+	r.mu.Lock()
+	r.owned, r.epoch, r.lastSeq, r.typ = true, epoch, lastSeq, info.Type
+	r.recent.reset(recent)
+	r.members = make(map[chat.ID]*memberInfo)
+	r.mu.Unlock()
+	n.log.Debug("room acquired", "room", r.id, "epoch", epoch, "last_seq", lastSeq)
+	return nil
+}
+
+// member returns the cached membership of user (nil: not a member), loading it.
+func (n *Node) member(ctx context.Context, r *room, user chat.ID) (*memberInfo, error) {
+	r.mu.Lock()
+	m, ok := r.members[user]
+	r.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	mem, err := n.store.Member(ctx, r.id, user)
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		m = nil
+	case err != nil:
+		return nil, wrapStore("load member", err)
+	default:
+		m = &memberInfo{role: mem.Role, mutedUntil: mem.MutedUntil}
+		if mem.Muted && mem.MutedUntil == nil {
+			f := chat.Forever
+			m.mutedUntil = &f
+		}
+	}
+	r.mu.Lock()
+	if r.members != nil {
+		r.members[user] = m
+	}
+	r.mu.Unlock()
+	return m, nil
+}
+
+func (n *Node) roomChanged(id chat.ID) {
+	n.mu.Lock()
+	r := n.rooms[id]
+	n.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.members != nil {
+		r.members = make(map[chat.ID]*memberInfo)
+	}
+	r.mu.Unlock()
+}
+
+func (n *Node) subscribe(ctx context.Context, id chat.ID, sink Sink) (int64, error) {
+	r := n.room(id)
+	if err := n.ensureOwned(ctx, r); err != nil {
+		return 0, err
+	}
+	r.pubMu.Lock()
+	defer r.pubMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sinks[sink] = struct{}{}
+	return r.lastSeq, nil
+}
+
+func (n *Node) unsubscribe(id chat.ID, sink Sink) {
+	n.mu.Lock()
+	r := n.rooms[id]
+	n.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	delete(r.sinks, sink)
+	r.mu.Unlock()
+}
+
+// deliverLocked hands ev to every sink of r; the caller holds r.pubMu.
+func (r *room) deliverLocked(ev *Event) {
+	r.mu.Lock()
+	if len(r.sinks) == 0 {
+		r.mu.Unlock()
+		return
+	}
+	sinks := make([]Sink, 0, len(r.sinks))
+	for s := range r.sinks {
+		sinks = append(sinks, s)
+	}
+	r.mu.Unlock()
+	for _, s := range sinks {
+		s.Deliver(ev)
+	}
+}
+
+func (n *Node) publish(ev *Event) {
+	n.mu.Lock()
+	r := n.rooms[ev.RoomID]
+	n.mu.Unlock()
+	if r == nil {
+		return // nobody subscribed on this node
+	}
+	r.pubMu.Lock()
+	if ev.Message != nil {
+		r.mu.Lock()
+		r.recent.update(ev.Message)
+		r.mu.Unlock()
+	}
+	r.deliverLocked(ev)
+	r.pubMu.Unlock()
+}
+
+func (n *Node) recent(id chat.ID, after int64) ([]chat.Message, int64, bool) {
+	n.mu.Lock()
+	r := n.rooms[id]
+	n.mu.Unlock()
+	if r == nil {
+		return nil, 0, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.owned {
+		return nil, 0, false
+	}
+	msgs, ok := r.recent.after(after, r.lastSeq)
+	return msgs, r.lastSeq, ok
+}
+
+// recentBuffer keeps a room's last messages in seq order (a ring).
+type recentBuffer struct {
+	buf   []chat.Message
+	start int
+	size  int
+}
+
+func newRecentBuffer(capacity int) recentBuffer {
+	return recentBuffer{buf: make([]chat.Message, capacity)}
+}
+
+func (b *recentBuffer) reset(msgs []chat.Message) {
+	b.start, b.size = 0, 0
+	for i := range msgs {
+		b.push(msgs[i])
+	}
+}
+
+func (b *recentBuffer) push(m chat.Message) {
+	if len(b.buf) == 0 {
+		return
+	}
+	if b.size < len(b.buf) {
+		b.buf[(b.start+b.size)%len(b.buf)] = m
+		b.size++
+		return
+	}
+	b.buf[b.start] = m
+	b.start = (b.start + 1) % len(b.buf)
+}
+
+// after returns the buffered messages with seq > after; ok is false when the buffer
+// does not hold every message from after+1 to lastSeq.
+func (b *recentBuffer) after(after, lastSeq int64) ([]chat.Message, bool) {
+	if after >= lastSeq {
+		return nil, true
+	}
+	if b.size == 0 || b.buf[b.start].Seq > after+1 {
+		return nil, false
+	}
+	var out []chat.Message
+	for i := 0; i < b.size; i++ {
+		m := b.buf[(b.start+i)%len(b.buf)]
+		if m.Seq > after {
+			out = append(out, m)
+		}
+	}
+	return out, true
+}
+
+// update replaces a buffered message (edits, deletions) if it is still buffered.
+func (b *recentBuffer) update(m *chat.Message) {
+	for i := 0; i < b.size; i++ {
+		j := (b.start + i) % len(b.buf)
+		if b.buf[j].ID == m.ID {
+			b.buf[j] = *m
+			return
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"sync"
+
+	"github.com/chatd/chatd/chat"
+)
+
+func (n *Node) send(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
+	if req.ClientMsgID != nil {
+		call, first := n.inflight.join(req.Sender.ID, *req.ClientMsgID)
+		if !first {
+			select {
+			case <-call.done:
+				return call.msg, false, call.err
+			case <-ctx.Done():
+				return nil, false, ErrUnknownOutcome
+			}
+		}
+		msg, created, err := n.sendOnce(ctx, req)
+		n.inflight.finish(req.Sender.ID, *req.ClientMsgID, call, msg, err)
+		return msg, created, err
+	}
+	return n.sendOnce(ctx, req)
+}
+
+// sendOnce is send for a request that no other goroutine is sending.
+func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
+	if req.ClientMsgID != nil {
+		m, err := n.store.MessageByClientID(ctx, req.Sender.ID, *req.ClientMsgID)
+		if err == nil {
+			return m, false, nil
+		}
+		if !errors.Is(err, chat.ErrNotFound) {
+			return nil, false, wrapStore("idempotency lookup", err)
+		}
+	}
+	r := n.room(req.RoomID)
+	if err := n.ensureOwned(ctx, r); err != nil {
+		return nil, false, err
+	}
+	if req.Type != chat.MessageSystem {
+		if err := n.checkSender(ctx, r, req.Sender.ID); err != nil {
+			return nil, false, err
+		}
+	}
+	attachments := req.Attachments
+	if attachments == nil {
+		attachments = []chat.Attachment{}
+	}
+	msg := &chat.Message{
+		ID:          chat.NewID(),
+		RoomID:      req.RoomID,
+		Sender:      req.Sender,
+		Type:        req.Type,
+		Content:     req.Content,
+		ContentHTML: req.ContentHTML,
+		ParentID:    req.ParentID,
+		Attachments: attachments,
+		Reactions:   []chat.ReactionGroup{},
+		CreatedAt:   chat.Now(),
+		ClientMsgID: req.ClientMsgID,
+	}
+	p := &pending{room: r, msg: msg, done: make(chan error, 1)}
+	if err := n.commit.enqueue(ctx, p); err != nil {
+		return nil, false, err
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			return nil, false, err
+		}
+		return msg, true, nil
+	case <-ctx.Done():
+		// The batch may still commit: the outcome is the store's to tell.
+		return nil, false, ErrUnknownOutcome
+	}
+}
+
+// checkSender applies the owner's rules: a member, not muted, and in a direct room
+// not blocked by the other member.
+func (n *Node) checkSender(ctx context.Context, r *room, sender chat.ID) error {
+	m, err := n.member(ctx, r, sender)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	typ := r.typ
+	r.mu.Unlock()
+	if m == nil {
+		if typ == chat.RoomPublic {
+			return chat.Errorf(chat.CodeNotMember, "join the room to send messages")
+		}
+		return chat.Errorf(chat.CodeNotFound, "room not found")
+	}
+	if m.mutedUntil != nil && chat.Now() < *m.mutedUntil {
+		return chat.Errorf(chat.CodeMuted, "you are muted in this room")
+	}
+	if typ == chat.RoomDirect {
+		refs, err := n.store.MemberIDs(ctx, r.id)
+		if err != nil {
+			return wrapStore("direct room members", err)
+		}
+		for _, ref := range refs {
+			if ref.UserID == sender {
+				continue
+			}
+			blocked, err := n.store.Blocked(ctx, ref.UserID, sender)
+			if err != nil {
+				return wrapStore("block check", err)
+			}
+			if blocked {
+				return chat.Errorf(chat.CodeBlocked, "this user does not accept your messages")
+			}
+		}
+	}
+	return nil
+}
+
+// inflightSends lets a resend that arrives while its first attempt is still being
+// committed wait for that attempt instead of committing twice.
+type inflightSends struct {
+	seed   maphash.Seed
+	shards [32]inflightShard
+}
+
+type inflightShard struct {
+	mu    sync.Mutex
+	calls map[inflightKey]*inflightCall
+}
+
+type inflightKey struct {
+	sender chat.ID
+	cmid   string
+}
+
+type inflightCall struct {
+	done chan struct{}
+	msg  *chat.Message
+	err  error
+}
+
+func (f *inflightSends) init() {
+	f.seed = maphash.MakeSeed()
+	for i := range f.shards {
+		f.shards[i].calls = make(map[inflightKey]*inflightCall)
+	}
+}
+
+func (f *inflightSends) shard(sender chat.ID, cmid string) *inflightShard {
+	var h maphash.Hash
+	h.SetSeed(f.seed)
+	_, _ = h.Write(sender[:])
+	_, _ = h.WriteString(cmid)
+	return &f.shards[h.Sum64()%uint64(len(f.shards))]
+}
+
+// join returns the call for (sender, cmid); first is true for the caller that must
+// perform it (and then call finish).
+func (f *inflightSends) join(sender chat.ID, cmid string) (*inflightCall, bool) {
+	sh := f.shard(sender, cmid)
+	k := inflightKey{sender, cmid}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if c, ok := sh.calls[k]; ok {
+		return c, false
+	}
+	c := &inflightCall{done: make(chan struct{})}
+	sh.calls[k] = c
+	return c, true
+}
+
+func (f *inflightSends) finish(sender chat.ID, cmid string, c *inflightCall, msg *chat.Message, err error) {
+	sh := f.shard(sender, cmid)
+	sh.mu.Lock()
+	delete(sh.calls, inflightKey{sender, cmid})
+	sh.mu.Unlock()
+	c.msg, c.err = msg, err
+	close(c.done)
+}
