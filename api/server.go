@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
@@ -25,6 +27,8 @@ type Config struct {
 	OperatorToken string
 	// Now is the clock; default chat.Now. Tests and clock-skew faults set it.
 	Now func() chat.Time
+	// Gatherer serves /metrics; nil leaves /metrics unrouted.
+	Gatherer prometheus.Gatherer
 }
 
 // Server serves the REST API. Build it with New and mount Handler.
@@ -38,6 +42,8 @@ type Server struct {
 	md      *Renderer
 	mux     *http.ServeMux
 	touch   touchCache
+	// roomTypes caches room types for the send path (notify.go); zero value ready.
+	roomTypes roomTypeCache
 }
 
 // New builds the API over a store, a node and a rate limiter.
@@ -136,4 +142,26 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 		return chat.Errorf(chat.CodeUnavailable, "store unreachable")
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// maintenanceEvery is how often expired notifications and revoked tokens are purged.
+const maintenanceEvery = time.Hour
+
+// RunMaintenance purges what has expired (notifications after chat.NotificationTTL,
+// revoked tokens past their expiry) once at start and then every hour, until ctx ends.
+func (s *Server) RunMaintenance(ctx context.Context) {
+	t := time.NewTicker(maintenanceEvery)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		if err := s.store.PurgeExpired(pctx, s.cfg.Now().Add(-chat.NotificationTTL)); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge expired", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

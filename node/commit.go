@@ -139,16 +139,21 @@ func (g *GroupCommit) commit(batch []*pending) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	start := time.Now()
 	results, err := g.n.store.CommitBatch(ctx, req)
 	cancel()
+	g.n.m.commitSeconds.Observe(time.Since(start).Seconds())
+	g.n.m.batchSize.Observe(float64(len(batch)))
 	if err != nil {
+		g.n.m.storeErrors.Inc()
 		g.n.log.Error("group commit failed", "rooms", len(req), "messages", len(batch), "err", err)
 		results = g.resolve(req, err)
 	}
 	for i, sh := range live {
 		if results[i] != nil {
 			if errors.Is(results[i], chat.ErrFenced) {
-				sh.room.disown()
+				g.n.m.fenced.Inc()
+				g.n.disown(sh.room)
 			}
 			sh.fail(results[i])
 			continue
@@ -219,10 +224,17 @@ func (sh *roomShare) fail(err error) {
 	}
 }
 
-func (r *room) disown() {
+// disown drops this node's ownership of r after the store fenced it; the next use
+// re-acquires it (on one node) or redirects to the ring's owner (in a cluster).
+func (n *Node) disown(r *room) {
 	r.mu.Lock()
+	was := r.owned
 	r.owned = false
 	r.mu.Unlock()
+	if was {
+		n.m.roomsOwned.Dec()
+		n.m.ownership.Inc()
+	}
 }
 
 // committed publishes a durable share: recent buffer, fan-out in seq order, acks.
@@ -235,11 +247,14 @@ func (n *Node) committed(sh *roomShare) {
 	}
 	r.lastSeq = sh.items[len(sh.items)-1].msg.Seq
 	r.mu.Unlock()
+	n.m.committed.Add(float64(len(sh.items)))
+	delivered := 0
 	for _, p := range sh.items {
-		r.deliverLocked(&Event{Type: EventMessageCreated, RoomID: r.id, Seq: p.msg.Seq,
+		delivered += r.deliverLocked(&Event{Type: EventMessageCreated, RoomID: r.id, Seq: p.msg.Seq,
 			Data: &MessageEvent{RoomID: r.id, Message: p.msg}})
 	}
 	r.pubMu.Unlock()
+	n.m.fanout.Add(float64(delivered))
 	for _, p := range sh.items {
 		p.done <- nil
 	}

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/persist"
@@ -32,6 +35,8 @@ type Config struct {
 	CommitQueue int
 	// RecentSize is how many recent messages an owned room keeps in memory. Default 100.
 	RecentSize int
+	// Registerer receives the node's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // DefaultConfig returns the defaults, each chosen for a small LAN node.
@@ -71,11 +76,14 @@ type Node struct {
 	store  persist.Store
 	log    *slog.Logger
 	commit *GroupCommit
+	m      *metrics
 
 	mu    sync.Mutex
 	rooms map[chat.ID]*room
 
 	inflight inflightSends
+
+	userSink atomic.Pointer[sinkBox]
 
 	closeOnce sync.Once
 }
@@ -89,7 +97,7 @@ func New(cfg Config, store persist.Store, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	n := &Node{cfg: cfg, store: store, log: log, rooms: make(map[chat.ID]*room)}
+	n := &Node{cfg: cfg, store: store, log: log, rooms: make(map[chat.ID]*room), m: newMetrics(cfg.Registerer)}
 	n.inflight.init()
 	n.commit = newGroupCommit(n, cfg)
 	return n, nil
@@ -129,12 +137,26 @@ func (n *Node) Send(ctx context.Context, req *SendRequest) (msg *chat.Message, c
 	return n.send(ctx, req)
 }
 
-// Publish emits a room event that is not a new message (edits, deletions, reactions,
-// typing, joins, receipts, room changes) to the room's subscribers, ordered after
-// every event already published or committed in that room.
+// Publish emits an event. A room event that is not a new message (edits, deletions,
+// reactions, typing, joins, receipts, room changes) goes to the room's subscribers,
+// ordered after every event already published or committed in that room. A user
+// event (UserID set, RoomID zero: notifications, presence) goes to the user sink of
+// every node holding one of the user's connections (here: this node's).
 func (n *Node) Publish(ev *Event) {
+	if ev.RoomID == chat.NilID && ev.UserID != chat.NilID {
+		if b := n.userSink.Load(); b != nil {
+			b.sink.Deliver(ev)
+		}
+		return
+	}
 	n.publish(ev)
 }
+
+// SetUserSink installs the sink of user events on this node (the API's connection
+// hub). Its Deliver may be called concurrently from any goroutine and must not block.
+func (n *Node) SetUserSink(s Sink) { n.userSink.Store(&sinkBox{s}) }
+
+type sinkBox struct{ sink Sink }
 
 // Subscribe registers sink for the room's events and returns the room's last
 // committed seq at the moment of registration: every message above it reaches sink.
@@ -153,6 +175,49 @@ func (n *Node) RoomChanged(roomID chat.ID) { n.roomChanged(roomID) }
 // and ok=false when the buffer does not reach back that far (read the store then).
 func (n *Node) Recent(roomID chat.ID, after int64) (msgs []chat.Message, lastSeq int64, ok bool) {
 	return n.recent(roomID, after)
+}
+
+// RoomOwnership describes this node's view of a room's ownership.
+type RoomOwnership struct {
+	RoomID chat.ID `json:"room_id"`
+	Owner  string  `json:"owner"`
+	Epoch  int64   `json:"epoch"`
+}
+
+// Ownership returns who owns the room as far as this node knows. On one node the
+// node itself owns every room; the epoch is 0 until the room was first used.
+func (n *Node) Ownership(roomID chat.ID) RoomOwnership {
+	o := RoomOwnership{RoomID: roomID, Owner: n.cfg.Name}
+	n.mu.Lock()
+	r := n.rooms[roomID]
+	n.mu.Unlock()
+	if r != nil {
+		r.mu.Lock()
+		if r.owned {
+			o.Epoch = r.epoch
+		}
+		r.mu.Unlock()
+	}
+	return o
+}
+
+// RoomsOwned counts the rooms this node owns now.
+func (n *Node) RoomsOwned() int {
+	n.mu.Lock()
+	rooms := make([]*room, 0, len(n.rooms))
+	for _, r := range n.rooms {
+		rooms = append(rooms, r)
+	}
+	n.mu.Unlock()
+	owned := 0
+	for _, r := range rooms {
+		r.mu.Lock()
+		if r.owned {
+			owned++
+		}
+		r.mu.Unlock()
+	}
+	return owned
 }
 
 func wrapStore(op string, err error) error { return fmt.Errorf("node: %s: %w", op, err) }

@@ -65,6 +65,9 @@ func (n *Node) ensureOwned(ctx context.Context, r *room) error {
 		return nil
 	}
 	epoch, lastSeq, err := n.store.AcquireRoom(ctx, r.id, n.cfg.Name)
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
+		n.m.storeErrors.Inc()
+	}
 	if err != nil {
 		if errors.Is(err, chat.ErrNotFound) {
 			return chat.Errorf(chat.CodeNotFound, "room not found")
@@ -79,6 +82,8 @@ func (n *Node) ensureOwned(ctx context.Context, r *room) error {
 	if err != nil {
 		return wrapStore("load room", err)
 	}
+	n.m.roomsOwned.Inc()
+	n.m.ownership.Inc()
 	r.mu.Lock()
 	r.owned, r.epoch, r.lastSeq, r.typ = true, epoch, lastSeq, info.Type
 	r.recent.reset(recent)
@@ -156,12 +161,13 @@ func (n *Node) unsubscribe(id chat.ID, sink Sink) {
 	r.mu.Unlock()
 }
 
-// deliverLocked hands ev to every sink of r; the caller holds r.pubMu.
-func (r *room) deliverLocked(ev *Event) {
+// deliverLocked hands ev to every sink of r and returns how many; the caller holds
+// r.pubMu.
+func (r *room) deliverLocked(ev *Event) int {
 	r.mu.Lock()
 	if len(r.sinks) == 0 {
 		r.mu.Unlock()
-		return
+		return 0
 	}
 	sinks := make([]Sink, 0, len(r.sinks))
 	for s := range r.sinks {
@@ -171,6 +177,7 @@ func (r *room) deliverLocked(ev *Event) {
 	for _, s := range sinks {
 		s.Deliver(ev)
 	}
+	return len(sinks)
 }
 
 func (n *Node) publish(ev *Event) {
@@ -186,8 +193,9 @@ func (n *Node) publish(ev *Event) {
 		r.recent.update(ev.Message)
 		r.mu.Unlock()
 	}
-	r.deliverLocked(ev)
+	delivered := r.deliverLocked(ev)
 	r.pubMu.Unlock()
+	n.m.fanout.Add(float64(delivered))
 }
 
 func (n *Node) recent(id chat.ID, after int64) ([]chat.Message, int64, bool) {

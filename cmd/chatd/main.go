@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/chatd/chatd/api"
 	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
@@ -57,7 +60,9 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	}
 	defer store.Close()
 
-	nd, err := node.New(node.Config{Name: cfg.Name}, store, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	nd, err := node.New(node.Config{Name: cfg.Name, Registerer: reg}, store, log)
 	if err != nil {
 		return err
 	}
@@ -72,10 +77,12 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		JWTSecret:      secret,
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
 		OperatorToken:  cfg.OperatorToken,
+		Gatherer:       reg,
 	}, store, nd, limiter, log)
 	if err != nil {
 		return err
 	}
+	go srv.RunMaintenance(ctx)
 	hs := &http.Server{
 		Addr:              cfg.Listen,
 		Handler:           srv.Handler(),

@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/node"
+)
+
+// SendInput is a message to send: the body of POST /rooms/:id/messages and the data
+// of the WebSocket send_message frame (whose room_id travels beside it). IDs are
+// strings so that a malformed one is a validation error naming its field.
+type SendInput struct {
+	Content     string   `json:"content"`
+	ParentID    *string  `json:"parent_id,omitempty"`
+	Attachments []string `json:"attachments,omitempty"`
+	ClientMsgID *string  `json:"client_msg_id,omitempty"`
+}
+
+// validate checks what needs no store: content 1-10,000 code points and not blank,
+// client_msg_id 1-100 printable characters, parent_id a UUID, and no attachments
+// (they arrive with uploads; until then a non-empty list is refused rather than
+// silently dropped).
+func (in *SendInput) validate() (parent *chat.ID, err error) {
+	if err := chat.ValidateContent(in.Content); err != nil {
+		return nil, err
+	}
+	if in.ClientMsgID != nil {
+		if err := chat.ValidateClientMsgID(*in.ClientMsgID); err != nil {
+			return nil, err
+		}
+	}
+	if in.ParentID != nil {
+		id, err := chat.ParseID(*in.ParentID)
+		if err != nil {
+			return nil, chat.FieldError("parent_id", "parent_id must be a UUID")
+		}
+		parent = &id
+	}
+	if len(in.Attachments) > 0 {
+		return nil, chat.FieldError("attachments", "attachments are not supported yet")
+	}
+	return parent, nil
+}
+
+// notifyTimeout bounds the work done after a message is durable (notifications),
+// which must not depend on the sender's connection staying open.
+const notifyTimeout = 5 * time.Second
+
+// sendMessage is the one send path of the API, shared by REST and WebSocket. In order:
+//
+//  1. validate the input (no store);
+//  2. idempotency: a message of this sender with this client_msg_id is returned as it
+//     is (created=false), whatever room and content the resend names. This comes
+//     before the rate limit, so resending a stored message never counts against it;
+//  3. a reply's parent must be a message of the same room (unknown, elsewhere or a
+//     system message: 400 validation_failed on parent_id, one answer for all, so
+//     message IDs cannot be probed). The caller's membership is checked first (the
+//     room's visibility rules), so a non-member cannot use parent_id as an oracle.
+//     Replying to a deleted message is allowed: a deleted message keeps its replies,
+//     and its thread may go on;
+//  4. the rate limit (chat.SendLimit per chat.SendWindow per user, shared with the
+//     WebSocket): refused is 429 rate_limited with retry_after_ms. It is checked as
+//     late as possible so that sends refused by the API's own checks never count; a
+//     send the room's owner then refuses (not a member, muted, blocked) has used its
+//     slot, which the limiter cannot give back. A limiter that cannot decide (Redis
+//     down) lets the send through, logged: chat stays up without Redis;
+//  5. render content_html once and hand the message to the room's owner (node.Send),
+//     which checks membership, mute and block, sequences, group-commits and fans out;
+//  6. once durable, record and publish notifications (notify.go); failures there are
+//     logged, never reported to the sender, whose message is stored.
+//
+// Errors are *chat.Error for the client's mistakes. node.ErrUnknownOutcome (the
+// commit may or may not have happened) is returned as is: the caller must not answer
+// with an error then (the REST handler aborts the response, see handleSend), because
+// the contract promises that an error means "not stored".
+func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID, in *SendInput) (*chat.Message, bool, error) {
+	parentID, err := in.validate()
+	if err != nil {
+		return nil, false, err
+	}
+	if in.ClientMsgID != nil {
+		m, err := s.store.MessageByClientID(ctx, sess.UserID, *in.ClientMsgID)
+		if err == nil {
+			return m, false, nil
+		}
+		if !errors.Is(err, chat.ErrNotFound) {
+			return nil, false, fmt.Errorf("api: idempotency lookup: %w", err)
+		}
+	}
+	var parent *chat.Message
+	if parentID != nil {
+		if parent, err = s.replyParent(ctx, sess.UserID, roomID, *parentID); err != nil {
+			return nil, false, err
+		}
+	}
+	sender, err := s.currentUser(ctx, sess)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.allowSend(ctx, sess.UserID); err != nil {
+		return nil, false, err
+	}
+	msg, created, err := s.node.Send(ctx, &node.SendRequest{
+		RoomID:      roomID,
+		Sender:      *sender,
+		Type:        chat.MessageText,
+		Content:     in.Content,
+		ContentHTML: s.md.Render(in.Content),
+		ParentID:    parentID,
+		ClientMsgID: in.ClientMsgID,
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+		s.notifyMessage(nctx, msg, parent)
+		cancel()
+	}
+	return msg, created, nil
+}
+
+// replyParent loads the parent of a reply after checking the caller may see the room.
+func (s *Server) replyParent(ctx context.Context, user, roomID, parentID chat.ID) (*chat.Message, error) {
+	if _, _, err := s.memberOf(ctx, roomID, user); err != nil {
+		return nil, err
+	}
+	parent, err := s.store.MessageByID(ctx, parentID, user)
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		return nil, errBadParent()
+	case err != nil:
+		return nil, fmt.Errorf("api: load parent: %w", err)
+	case parent.RoomID != roomID || parent.Type == chat.MessageSystem:
+		return nil, errBadParent()
+	}
+	return parent, nil
+}
+
+func errBadParent() error {
+	return chat.FieldError("parent_id", "parent_id must be a message of this room")
+}
+
+// allowSend counts one send against the user's sliding window.
+func (s *Server) allowSend(ctx context.Context, user chat.ID) error {
+	ok, retry, err := s.limiter.Allow(ctx, "send:"+user.String(), chat.SendLimit, chat.SendWindow)
+	if err != nil {
+		if ctx.Err() != nil {
+			return chat.Errorf(chat.CodeUnavailable, "request cancelled")
+		}
+		s.log.Warn("send rate limiter unavailable; send allowed", "user", user, "err", err)
+		return nil
+	}
+	if !ok {
+		ms := max(retry.Milliseconds(), 1)
+		if retry > time.Duration(ms)*time.Millisecond {
+			ms++ // round up: retrying at retry_after_ms must succeed
+		}
+		return &chat.Error{Code: chat.CodeRateLimited, RetryAfterMs: ms,
+			Message: fmt.Sprintf("at most %d messages per %d seconds", chat.SendLimit, int(chat.SendWindow/time.Second))}
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package testsvc
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+func TestPostgresURLGivesFreshDatabases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, b := PostgresURL(t), PostgresURL(t)
+	if a == b {
+		t.Fatalf("two calls returned the same database %s", a)
+	}
+	for _, u := range []string{a, b} {
+		c, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Fatalf("connect %s: %v", u, err)
+		}
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s: %d tables in a fresh database", u, n)
+		}
+		if _, err := c.Exec(ctx, "CREATE TABLE t (x int)"); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close(ctx)
+	}
+}
+
+func TestRedisURLGivesDistinctFlushedDatabases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	seen := map[string]bool{}
+	// More than one server's worth, to exercise starting another server.
+	for i := 0; i < redisDBs+2; i++ {
+		u := RedisURL(t)
+		if seen[u] {
+			t.Fatalf("database %s handed out twice", u)
+		}
+		seen[u] = true
+		opts, err := redis.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := redis.NewClient(opts)
+		if n, err := c.DBSize(ctx).Result(); err != nil || n != 0 {
+			t.Fatalf("%s: dbsize %d, %v; want an empty database", u, n, err)
+		}
+		if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close()
+	}
+}
+
+func TestCompareVersions(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		sign int
+	}{{"15", "9.6", 1}, {"9.6", "15", -1}, {"16", "16", 0}, {"17", "16", 1}} {
+		got := compareVersions(tc.a, tc.b)
+		if (got > 0) != (tc.sign > 0) || (got < 0) != (tc.sign < 0) {
+			t.Errorf("compareVersions(%q, %q) = %d, want sign %d", tc.a, tc.b, got, tc.sign)
+		}
+	}
+}
