@@ -78,6 +78,7 @@ func TestPins(t *testing.T) {
 
 func TestMutes(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *testEnv) {
+		e.unlimited() // sends the owner refuses (muted) use rate-limit slots
 		sc := newScene(e, chat.RoomPublic)
 		admin2 := e.register("adm")
 		e.addMember(sc.room, admin2, chat.RoleAdmin)

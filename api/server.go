@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
+	"github.com/chatd/chatd/wsconn"
 )
 
 // Config configures the API. Zero values take the documented defaults.
@@ -29,6 +31,11 @@ type Config struct {
 	Now func() chat.Time
 	// Gatherer serves /metrics; nil leaves /metrics unrouted.
 	Gatherer prometheus.Gatherer
+	// MaxConnsPerUser and MaxConnsPerIP cap WebSocket connections (defaults 100 and
+	// 10,000); an upgrade over a cap is refused with 429.
+	MaxConnsPerUser, MaxConnsPerIP int
+	// WS configures the WebSocket connections (wsconn's defaults when zero).
+	WS wsconn.Config
 }
 
 // Server serves the REST API. Build it with New and mount Handler.
@@ -44,6 +51,8 @@ type Server struct {
 	touch   touchCache
 	// roomTypes caches room types for the send path (notify.go); zero value ready.
 	roomTypes roomTypeCache
+	// hub holds this node's WebSocket connections (ws.go).
+	hub *wsHub
 }
 
 // New builds the API over a store, a node and a rate limiter.
@@ -74,9 +83,18 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 	}
 	s.auth = newAuthenticator(cfg, store)
 	s.touch.init()
+	hub, err := newHub(s)
+	if err != nil {
+		return nil, fmt.Errorf("api: websocket hub: %w", err)
+	}
+	s.hub = hub
 	s.routes()
 	return s, nil
 }
+
+// Shutdown closes every WebSocket connection with 1012 (service restart), so that
+// clients reconnect to another node and resume; HTTP requests are the http.Server's.
+func (s *Server) Shutdown(ctx context.Context) { s.hub.shutdown(ctx) }
 
 // Handler returns the HTTP handler of every route.
 func (s *Server) Handler() http.Handler { return s.mux }
@@ -122,6 +140,7 @@ func (s *Server) routes() {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.public("GET /readyz", s.handleReady)
+	s.public("GET /ws", s.hub.handleUpgrade)
 	for _, register := range routeRegistrars {
 		register(s)
 	}

@@ -169,7 +169,7 @@ func (f *fx) join(room chat.ID, users ...chat.ID) {
 // newMsg forms a text message the way an owner does (seq is set by commit).
 func (f *fx) newMsg(room, sender chat.ID, content string) *chat.Message {
 	return &chat.Message{ID: chat.NewID(), RoomID: room, Sender: chat.User{ID: sender}, Type: chat.MessageText,
-		Content: content, ContentHTML: "<p>" + html.Escape(content) + "</p>", CreatedAt: f.tick()}
+		Content: content, ContentHTML: "<p>" + html.EscapeString(content) + "</p>", CreatedAt: f.tick()}
 }
 
 // send commits one new text message and returns it.

@@ -90,8 +90,8 @@ func (s *sqlStore) migrate(ctx context.Context, engine, lockSQL string) error {
 			}
 			s.log.Info("persist: applied migration", "engine", engine, "migration", m.name, "took", time.Since(start))
 		}
-		if len(ms) > 0 {
-			if newest := slices.Max(applied); len(applied) > 0 && newest > ms[len(ms)-1].version {
+		if len(ms) > 0 && len(applied) > 0 {
+			if newest := slices.Max(applied); newest > ms[len(ms)-1].version {
 				s.log.Warn("persist: the schema is newer than this binary", "engine", engine,
 					"schema_version", newest, "known_version", ms[len(ms)-1].version)
 			}
