@@ -237,8 +237,9 @@ func (s *Server) register(nc net.Conn, br *bufio.Reader, deflate bool, userData 
 	now := s.now()
 	c.lastRecv.Store(now)
 	c.lastPing.Store(now)
-	if n := br.Buffered(); n > 0 { // the client wrote before reading our 101
-		b, _ := br.Peek(n)
+	backlog := br.Buffered() > 0 // the client wrote before reading our 101
+	if backlog {
+		b, _ := br.Peek(br.Buffered())
 		c.rd = &readState{backlog: bytes.Clone(b)}
 	}
 	if s.cfg.SocketSendBuffer > 0 {
@@ -266,7 +267,7 @@ func (s *Server) register(nc net.Conn, br *bufio.Reader, deflate bool, userData 
 		_ = nc.Close()
 		return nil, fmt.Errorf("wsconn: epoll_ctl add: %w", err)
 	}
-	if c.rd != nil {
+	if backlog { // c belongs to the workers now: do not read c.rd
 		s.schedule(c, schedRead)
 	}
 	if s.closed.Load() { // Shutdown's sweep may have missed it
