@@ -36,6 +36,8 @@ type Config struct {
 	MaxConnsPerUser, MaxConnsPerIP int
 	// WS configures the WebSocket connections (wsconn's defaults when zero).
 	WS wsconn.Config
+	// Presence counts users' connections cluster-wide; nil counts in memory.
+	Presence persist.Presence
 }
 
 // Server serves the REST API. Build it with New and mount Handler.
@@ -52,7 +54,8 @@ type Server struct {
 	// roomTypes caches room types for the send path (notify.go); zero value ready.
 	roomTypes roomTypeCache
 	// hub holds this node's WebSocket connections (ws.go).
-	hub *wsHub
+	hub      *wsHub
+	presence persist.Presence
 }
 
 // New builds the API over a store, a node and a rate limiter.
@@ -72,6 +75,9 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.Presence == nil {
+		cfg.Presence = persist.NewMemoryPresence()
+	}
 	s := &Server{
 		cfg:     cfg,
 		store:   store,
@@ -81,6 +87,7 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 		md:      NewRenderer(),
 		mux:     http.NewServeMux(),
 	}
+	s.presence = cfg.Presence
 	s.auth = newAuthenticator(cfg, store)
 	s.touch.init()
 	hub, err := newHub(s)

@@ -49,6 +49,8 @@ type wsHub struct {
 	perIP  map[string]int
 	typing map[typingKey]time.Time
 
+	presence presenceCoalescer
+
 	maxPerUser, maxPerIP int
 	stop                 chan struct{}
 	stopOnce             sync.Once
@@ -64,6 +66,7 @@ func newHub(s *Server) (*wsHub, error) {
 		tokens:     make(map[string]map[*wsClient]struct{}),
 		perIP:      make(map[string]int),
 		typing:     make(map[typingKey]time.Time),
+		presence:   presenceCoalescer{last: make(map[chat.ID]time.Time), pending: make(map[chat.ID]bool)},
 		maxPerUser: s.cfg.MaxConnsPerUser,
 		maxPerIP:   s.cfg.MaxConnsPerIP,
 		stop:       make(chan struct{}),
@@ -121,6 +124,7 @@ func (h *wsHub) handleUpgrade(w http.ResponseWriter, r *http.Request) error {
 		return nil // the upgrader has answered
 	}
 	c.conn = conn
+	h.connected(c)
 	return nil
 }
 
@@ -180,11 +184,14 @@ func (h *wsHub) release(c *wsClient) {
 		h.leaveRoom(c, id, f)
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	removeFrom(h.users, c.sess.UserID, c)
 	removeFrom(h.tokens, c.sess.TokenID, c)
 	if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
 		delete(h.perIP, c.ip)
+	}
+	h.mu.Unlock()
+	if c.conn != nil {
+		h.disconnected(c)
 	}
 }
 
@@ -244,11 +251,16 @@ func (h *wsHub) closeToken(tokenID string) {
 func (h *wsHub) sweep() {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
+	lastBeat := time.Now()
 	for {
 		select {
 		case <-h.stop:
 			return
 		case <-t.C:
+		}
+		if time.Since(lastBeat) >= presenceHeartbeat {
+			lastBeat = time.Now()
+			go h.heartbeat()
 		}
 		now := h.s.cfg.Now()
 		var expired []*wsClient

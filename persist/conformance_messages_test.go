@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -281,6 +282,57 @@ func testCommitConcurrent(t *testing.T, f *fx) {
 			}
 		}
 	}
+}
+
+// testCommitTakeover has node A commit as fast as it can while node B takes the
+// room over: every batch A commits after B's AcquireRoom is fenced, so the room
+// holds exactly the lastSeq B was given, and B continues from there.
+func testCommitTakeover(t *testing.T, f *fx) {
+	u := f.user("u")
+	r := f.room(u.ID, chat.RoomPublic, "r")
+	epochA, _, err := f.s.AcquireRoom(f.ctx, r.ID, "node-a")
+	must(t, err)
+	started := make(chan struct{})
+	var lastA int64
+	var errA error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for prev := int64(0); prev < 10000; prev++ {
+			if prev == 5 {
+				close(started)
+			}
+			m := &chat.Message{ID: chat.NewID(), RoomID: r.ID, Seq: prev + 1, Sender: chat.User{ID: u.ID},
+				Type: chat.MessageText, Content: "from A", CreatedAt: chat.Now()}
+			res, err := f.s.CommitBatch(f.ctx, []RoomBatch{{RoomID: r.ID, Epoch: epochA, PrevSeq: prev, Messages: []*chat.Message{m}}})
+			if err == nil {
+				err = res[0]
+			}
+			if err != nil {
+				if !errors.Is(err, chat.ErrFenced) {
+					errA = err
+				}
+				return
+			}
+			lastA = prev + 1
+		}
+		errA = errors.New("node A was never fenced")
+	}()
+	<-started
+	epochB, lastSeq, err := f.s.AcquireRoom(f.ctx, r.ID, "node-b")
+	must(t, err)
+	<-done
+	must(t, errA)
+	if epochB != epochA+1 || lastA != lastSeq {
+		t.Fatalf("B got epoch %d last seq %d; A's last commit was seq %d (epoch %d)", epochB, lastSeq, lastA, epochA)
+	}
+	ms, err := f.s.MessagesAfterSeq(f.ctx, r.ID, 0, 20000)
+	must(t, err)
+	if int64(len(ms)) != lastSeq {
+		t.Fatalf("room holds %d messages, B was told %d", len(ms), lastSeq)
+	}
+	f.epoch[r.ID], f.seq[r.ID] = epochB, lastSeq
+	f.send(r.ID, u.ID, "from B")
 }
 
 func testPagination(t *testing.T, f *fx) {

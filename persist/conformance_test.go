@@ -44,6 +44,7 @@ var behaviours = []struct {
 	{"commit/client_msg_id", testCommitClientMsgID},
 	{"commit/invalid_batches", testCommitInvalid},
 	{"commit/concurrent_rooms", testCommitConcurrent},
+	{"commit/takeover_while_committing", testCommitTakeover},
 	{"messages/pagination", testPagination},
 	{"messages/thread", testThread},
 	{"messages/edit", testEdit},

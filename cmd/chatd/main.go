@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/chatd/chatd/api"
 	"github.com/chatd/chatd/node"
@@ -54,11 +55,12 @@ func newLogger(cfg *config) *slog.Logger {
 // run builds the node, serves until ctx ends, then shuts down in order: stop taking
 // requests, flush the group commit, close the store.
 func run(ctx context.Context, cfg *config, log *slog.Logger) error {
-	store, limiter, err := openStorage(ctx, cfg, log)
+	st, err := openStorage(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer st.close()
+	store := st.store
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -78,7 +80,8 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		AllowedOrigins: splitList(cfg.AllowedOrigins),
 		OperatorToken:  cfg.OperatorToken,
 		Gatherer:       reg,
-	}, store, nd, limiter, log)
+		Presence:       st.presence,
+	}, store, nd, st.limiter, log)
 	if err != nil {
 		return err
 	}
@@ -102,38 +105,56 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	srv.Shutdown(sctx) // WebSocket clients reconnect elsewhere (1012) and resume
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
 	return nil
 }
 
+// storage is what a node keeps its state in.
+type storage struct {
+	store    persist.Store
+	limiter  persist.RateLimiter
+	presence persist.Presence
+	redis    *redis.Client
+}
+
+func (s *storage) close() {
+	s.store.Close()
+	if s.redis != nil {
+		s.redis.Close()
+	}
+}
+
 // openStorage picks Postgres when configured, else the embedded store; Redis backs
-// rate limits when configured, else memory.
-func openStorage(ctx context.Context, cfg *config, log *slog.Logger) (persist.Store, persist.RateLimiter, error) {
+// rate limits and presence when configured, else memory.
+func openStorage(ctx context.Context, cfg *config, log *slog.Logger) (*storage, error) {
 	var (
-		store persist.Store
-		err   error
+		st  storage
+		err error
 	)
 	if cfg.PostgresURL != "" {
-		store, err = persist.OpenPostgres(ctx, cfg.PostgresURL, log)
+		st.store, err = persist.OpenPostgres(ctx, cfg.PostgresURL, log)
 		log.Info("store: postgres")
 	} else {
-		store, err = persist.OpenEmbedded(ctx, cfg.DataDir, log)
+		st.store, err = persist.OpenEmbedded(ctx, cfg.DataDir, log)
 		log.Info("store: embedded", "dir", cfg.DataDir)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if cfg.RedisURL == "" {
-		return store, persist.NewMemoryRateLimiter(), nil
+		st.limiter, st.presence = persist.NewMemoryRateLimiter(), persist.NewMemoryPresence()
+		return &st, nil
 	}
-	rc, err := persist.OpenRedis(ctx, cfg.RedisURL)
+	st.redis, err = persist.OpenRedis(ctx, cfg.RedisURL)
 	if err != nil {
-		store.Close()
-		return nil, nil, fmt.Errorf("open redis: %w", err)
+		st.store.Close()
+		return nil, fmt.Errorf("open redis: %w", err)
 	}
-	return store, persist.NewRedisRateLimiter(rc), nil
+	st.limiter, st.presence = persist.NewRedisRateLimiter(st.redis), persist.NewRedisPresence(st.redis)
+	return &st, nil
 }
 
 func portOf(addr string) string {
