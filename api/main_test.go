@@ -35,7 +35,10 @@ type testEnv struct {
 var testSecret = []byte("test-secret-test-secret-test-secret!!")
 
 // newEnv starts a server over a fresh store of kind "embedded" or "postgres".
-func newEnv(t testing.TB, kind string) *testEnv {
+func newEnv(t testing.TB, kind string) *testEnv { return newEnvWith(t, kind, nil) }
+
+// newEnvWith is newEnv with a hook that adjusts the API's configuration.
+func newEnvWith(t testing.TB, kind string, adjust func(*Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -61,6 +64,9 @@ func newEnv(t testing.TB, kind string) *testEnv {
 	}
 	e.node = nd
 	cfg := Config{JWTSecret: testSecret, Now: func() chat.Time { return chat.Now() + chat.Time(e.now.Load()) }}
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	e.api, err = New(cfg, store, nd, persist.NewMemoryRateLimiter(), log)
 	if err != nil {
 		t.Fatal(err)

@@ -237,6 +237,9 @@ func (r *rawWS) next() (op ws.OpCode, payload []byte, code ws.StatusCode) {
 			code, _ = ws.ParseCloseFrameData(payload)
 			return hdr.OpCode, payload, code
 		}
+		if strings.HasPrefix(string(payload), `{"type":"presence_updated"`) {
+			continue // presence comes and goes on its own schedule
+		}
 		return hdr.OpCode, payload, 0
 	}
 }
@@ -406,5 +409,104 @@ func TestWSLogoutClosesSockets(t *testing.T) {
 	u.mustJSON("POST", "/auth/logout", nil, http.StatusNoContent, nil)
 	if code := r.closeCode(); code != ws.StatusPolicyViolation {
 		t.Fatalf("after logout: close code %d, want 1008", code)
+	}
+}
+
+func TestWSPresenceAcrossDevices(t *testing.T) {
+	e := newEnv(t, "embedded")
+	alice, bob := e.register("wspa"), e.register("wspb")
+	room := alice.newGroupRoom(chat.RoomPublic)
+	bob.joinRoom(room.ID)
+	_, eb := bob.wsConnect(t)
+	statusOf := func() []string {
+		var out []string
+		for _, ev := range eb.of("presence_updated") {
+			var p PresenceEvent
+			if json.Unmarshal(ev.Data, &p) == nil && p.UserID == alice.user.ID {
+				out = append(out, string(p.Status))
+			}
+		}
+		return out
+	}
+	phone, _ := alice.wsConnect(t)
+	waitFor(t, "alice online", 5*time.Second, func() bool { return len(statusOf()) == 1 })
+	laptop, _ := alice.wsConnect(t)
+	phone.Close()
+	laptop.Close()
+	waitFor(t, "alice offline", 5*time.Second, func() bool { return len(statusOf()) == 2 })
+	if got := statusOf(); got[0] != "online" || got[1] != "offline" {
+		t.Fatalf("presence of alice seen by bob: %v, want [online offline]", got)
+	}
+	var me chat.User
+	alice.mustJSON("GET", "/users/"+alice.user.ID.String(), nil, http.StatusOK, &me)
+}
+
+func TestWSSlowConsumerIsCutOthersKeepUp(t *testing.T) {
+	e := newEnvWith(t, "embedded", func(c *Config) {
+		c.WS.WriteQueue = 64
+		c.WS.WriteQueueBytes = 512 << 10
+		c.WS.SocketSendBuffer = 32 << 10
+	})
+	owner, slow := e.register("wsfast"), e.register("wsslow")
+	room := owner.newGroupRoom(chat.RoomPublic)
+	slow.joinRoom(room.ID)
+	fast, rec := owner.wsConnect(t)
+	ctx := ctx5(t)
+	if _, err := fast.Join(ctx, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The slow member joins and then never reads.
+	r, err := slow.dialRaw(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.write(ws.OpText, []byte(fmt.Sprintf(`{"type":"join_room","id":"j","data":{"room_id":%q}}`, room.ID)))
+	waitFor(t, "slow member joined", 5*time.Second, func() bool {
+		e.api.hub.mu.Lock()
+		defer e.api.hub.mu.Unlock()
+		f := e.api.hub.rooms[room.ID]
+		if f == nil {
+			return false
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.members) == 2
+	})
+	big := strings.Repeat("x", 8000)
+	const n = 300
+	for i := 0; i < n; i++ {
+		e.sendDirect(t, room.ID, owner, fmt.Sprintf("%d %s", i, big))
+	}
+	waitFor(t, "fast member got all", 10*time.Second, func() bool { return len(rec.seqsOf(room.ID)) >= n })
+	if fast.State() != wsclient.Connected {
+		t.Fatalf("the fast member was disconnected")
+	}
+	waitFor(t, "slow member cut", 10*time.Second, func() bool {
+		e.api.hub.mu.Lock()
+		defer e.api.hub.mu.Unlock()
+		return len(e.api.hub.users[slow.user.ID]) == 0
+	})
+	if code := r.closeCodeAfterDrain(); code != ws.StatusPolicyViolation {
+		t.Fatalf("slow consumer closed with %d, want 1008", code)
+	}
+}
+
+// closeCodeAfterDrain reads everything buffered until the close frame.
+func (r *rawWS) closeCodeAfterDrain() ws.StatusCode {
+	r.t.Helper()
+	for {
+		_ = r.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		hdr, err := ws.ReadHeader(r.br)
+		if err != nil {
+			r.t.Fatalf("read: %v", err)
+		}
+		payload := make([]byte, hdr.Length)
+		if _, err := io.ReadFull(r.br, payload); err != nil {
+			r.t.Fatalf("read payload: %v", err)
+		}
+		if hdr.OpCode == ws.OpClose {
+			code, _ := ws.ParseCloseFrameData(payload)
+			return code
+		}
 	}
 }

@@ -74,6 +74,10 @@ SELECT id FROM fenced`
 // CommitBatch commits many rooms' messages in one statement (one round trip); see
 // commitSQL. Rooms whose epoch or last seq moved get chat.ErrFenced and write
 // nothing; last_message_at becomes the created_at of a room's newest message.
+//
+// An error usually means nothing was written, but not always: when the connection
+// breaks after the server committed, the outcome is unknown. Owners resolve that by
+// re-reading the room's last seq (AcquireRoom) before answering senders.
 func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error, error) {
 	if err := validateBatches(batches); err != nil {
 		return nil, err
@@ -118,15 +122,14 @@ func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error
 	if err != nil {
 		return nil, s.commitFault(err)
 	}
+	ok := make(map[chat.ID]struct{}, len(committed))
+	for _, id := range committed {
+		ok[id] = struct{}{}
+	}
 	results := make([]error, len(batches))
 	for i := range batches {
-		results[i] = fenced(&batches[i])
-	}
-	for _, id := range committed {
-		for i := range batches {
-			if batches[i].RoomID == id {
-				results[i] = nil
-			}
+		if _, yes := ok[batches[i].RoomID]; !yes {
+			results[i] = fenced(&batches[i])
 		}
 	}
 	return results, nil
