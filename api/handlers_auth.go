@@ -43,6 +43,7 @@ type sessionResponse struct {
 // errBadCredentials is the one answer for an unknown user and a wrong password.
 var errBadCredentials = chat.Errorf(chat.CodeUnauthorized, "wrong username or password")
 
+// handleRegister creates an account and signs it in (201 {token, expires_at, user}).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	var req registerRequest
 	if err := decodeJSON(w, r, &req, false); err != nil {
@@ -80,6 +81,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	return s.writeSession(ctx, w, http.StatusCreated, u.ID)
 }
 
+// errUsernameTaken is the 409 for a username taken case-insensitively.
 func errUsernameTaken() error {
 	return &chat.Error{Code: chat.CodeUsernameTaken, Field: "username", Message: "username is taken"}
 }
@@ -144,8 +146,9 @@ func (s *Server) writeSession(ctx context.Context, w http.ResponseWriter, status
 	return writeJSON(w, status, sessionResponse{Token: token, ExpiresAt: expires, User: u})
 }
 
-// handleLogout revokes the presented token until it would have expired; it answers
-// 204. Other tokens of the same user stay valid.
+// handleLogout revokes the presented token until it would have expired and closes
+// this node's WebSocket connections opened with it; it answers 204. Other tokens of
+// the same user stay valid.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	var body struct{}
 	if err := decodeJSON(w, r, &body, true); err != nil {
@@ -154,10 +157,12 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sess *Sess
 	if err := s.store.RevokeToken(r.Context(), sess.TokenID, sess.ExpiresAt); err != nil {
 		return fmt.Errorf("api: revoke token: %w", err)
 	}
+	s.hub.closeToken(sess.TokenID)
 	writeNoContent(w)
 	return nil
 }
 
+// handleMe returns the caller's profile (GET /auth/me and GET /users/me).
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	u, err := s.currentUser(r.Context(), sess)
 	if err != nil {

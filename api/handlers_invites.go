@@ -267,4 +267,5 @@ func (s *Server) inviteRoom(ctx context.Context, inv *chat.Invite) (*chat.Room, 
 	return room, nil
 }
 
+// errInviteNotFound is the 404 for an unknown or malformed code, or a deleted room.
 func errInviteNotFound() error { return chat.Errorf(chat.CodeNotFound, "invite not found") }

@@ -101,6 +101,7 @@ type createRoomRequest struct {
 	UserID      *string        `json:"user_id"`
 }
 
+// handleCreateRoom dispatches POST /rooms on the room type, which is required.
 func (s *Server) handleCreateRoom(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	var req createRoomRequest
 	if err := decodeJSON(w, r, &req, false); err != nil {

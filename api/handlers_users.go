@@ -26,6 +26,7 @@ func (s *Server) registerUsers() {
 // searchQueryMax bounds search terms (code points): no name is longer.
 const searchQueryMax = 100
 
+// handleGetUser returns any user's public profile.
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -88,6 +89,7 @@ func (req *updateMeRequest) validate() error {
 }
 
 // handleUpdateMe applies a profile patch; {} changes nothing and returns the profile.
+// A status change goes out as presence_updated (coalesced by the hub).
 func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	var req updateMeRequest
 	if err := decodeJSON(w, r, &req, false); err != nil {
@@ -108,6 +110,9 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, sess *Se
 	if err != nil {
 		return fmt.Errorf("api: update user: %w", err)
 	}
+	if req.Status != nil {
+		s.hub.presenceChanged(sess.UserID)
+	}
 	return writeJSON(w, http.StatusOK, u)
 }
 
@@ -123,6 +128,7 @@ func (s *Server) userByID(ctx context.Context, id chat.ID) (*chat.User, error) {
 	return u, nil
 }
 
+// errUserNotFound is the 404 for an unknown user.
 func errUserNotFound() error { return chat.Errorf(chat.CodeNotFound, "user not found") }
 
 // pageOf reads ?cursor= and ?limit= (default chat.PageDefault, 1..chat.PageMax).

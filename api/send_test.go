@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/node"
+	"github.com/chatd/chatd/persist"
 )
 
 // ---- fixtures shared by the message, reaction, moderation and notification tests ----
@@ -576,4 +581,72 @@ func TestSendSanitisesHTML(t *testing.T) {
 			t.Fatalf("markdown not rendered: %s", m.ContentHTML)
 		}
 	})
+}
+
+// faultyStore fails the group commit and the node's follow-up lookup on demand, so
+// that a send's outcome is unknown.
+type faultyStore struct {
+	persist.Store
+	fail atomic.Bool
+}
+
+var errConnReset = errors.New("connection reset by peer")
+
+func (f *faultyStore) CommitBatch(ctx context.Context, b []persist.RoomBatch) ([]error, error) {
+	if f.fail.Load() {
+		return nil, errConnReset
+	}
+	return f.Store.CommitBatch(ctx, b)
+}
+
+func (f *faultyStore) MessageByID(ctx context.Context, id, viewer chat.ID) (*chat.Message, error) {
+	if f.fail.Load() {
+		return nil, errConnReset
+	}
+	return f.Store.MessageByID(ctx, id, viewer)
+}
+
+// TestSendUnknownOutcome checks the contract's promise that an error answer means
+// "not stored": when the node cannot tell whether a commit happened, the REST send
+// drops the connection instead of answering, and a resend with the same
+// client_msg_id settles it.
+func TestSendUnknownOutcome(t *testing.T) {
+	e := newEnv(t, "embedded")
+	faulty := &faultyStore{Store: e.store}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	nd, err := node.New(node.Config{Name: "faulty"}, faulty, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nd.Close()
+	srv, err := New(Config{JWTSecret: testSecret}, faulty, nd, persist.NewMemoryRateLimiter(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	c := e.register("unk")
+	room := e.makeRoom(c, chat.RoomPublic)
+	body := `{"content":"maybe","client_msg_id":"unknown-1"}`
+	post := func() (*http.Response, error) {
+		req, _ := http.NewRequest("POST", ts.URL+"/rooms/"+room.String()+"/messages", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		return ts.Client().Do(req)
+	}
+	faulty.fail.Store(true)
+	if resp, err := post(); err == nil {
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("an unknown outcome was answered: %d %s", resp.StatusCode, raw)
+	}
+	faulty.fail.Store(false)
+	resp, err := post()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m chat.Message
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusCreated || m.Content != "maybe" || m.Seq != 1 {
+		t.Fatalf("resend: %d %+v %v", resp.StatusCode, m, err)
+	}
 }

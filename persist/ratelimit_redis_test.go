@@ -150,6 +150,23 @@ func TestOpenRedis(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenRedis(harness URL): %v", err)
 	}
+	if o := c.Options(); o.DialTimeout != redisDialTimeout || o.ReadTimeout != redisIOTimeout ||
+		o.WriteTimeout != redisIOTimeout || o.MaxRetries != redisMaxRetries {
+		t.Errorf("timeouts dial %v read %v write %v, retries %d: want OpenRedis' defaults",
+			o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// What the URL sets wins over the defaults.
+	c, err = OpenRedis(ctx, testsvc.RedisURL(t)+"?read_timeout=3s&max_retries=4")
+	if err != nil {
+		t.Fatalf("OpenRedis(URL with options): %v", err)
+	}
+	if o := c.Options(); o.ReadTimeout != 3*time.Second || o.MaxRetries != 4 {
+		t.Errorf("read timeout %v, retries %d: want the URL's 3s and 4", o.ReadTimeout, o.MaxRetries)
+	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,24 @@ import (
 // an address that does not answer.
 const redisPingTimeout = 5 * time.Second
 
+// Defaults for what the URL leaves unset. Redis sits on the send path (the rate
+// limit), where a Redis that hangs must cost a send about a second, not go-redis'
+// defaults (5 s to dial, 5 s to read, 3 retries: up to 20 s). Redis answers these
+// commands in well under a millisecond, so the margins are wide. One retry still
+// covers a pooled connection that went stale when Redis restarted.
+const (
+	redisDialTimeout = 2 * time.Second
+	redisIOTimeout   = time.Second
+	redisMaxRetries  = 1
+)
+
 // OpenRedis connects to the Redis at rawURL (redis://[user:password@]host:port/db,
 // rediss:// for TLS, or unix:///path/to/socket, with go-redis' query options) and
 // checks that it answers. The client keeps a pool and reconnects by itself; the caller
 // closes it.
+//
+// Timeouts default to 2 s to dial and 1 s to read or write, with one retry; the
+// URL's query overrides them (?dial_timeout=5s&read_timeout=3s&max_retries=3).
 //
 // Errors never repeat the URL, which may carry a password.
 func OpenRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
@@ -29,6 +43,15 @@ func OpenRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
 			err = ue.Err // *url.Error quotes the whole URL, password included
 		}
 		return nil, fmt.Errorf("persist: parse redis url: %w", err)
+	}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = redisDialTimeout
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = redisIOTimeout // WriteTimeout follows it unless set
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = redisMaxRetries
 	}
 	client := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)

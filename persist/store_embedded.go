@@ -103,7 +103,8 @@ const fenceSQL = `UPDATE rooms SET last_seq = $1, last_message_at = COALESCE($2,
 
 // CommitBatch commits many rooms' messages in one transaction on the writer: per
 // room, the fence UPDATE, then its messages through one prepared statement. Rooms
-// whose epoch or last seq moved get chat.ErrFenced and write nothing.
+// whose epoch or last seq moved (or that no longer exist) get chat.ErrFenced and
+// write nothing.
 func (s *embeddedStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error, error) {
 	if err := validateBatches(batches); err != nil {
 		return nil, err

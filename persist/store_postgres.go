@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/jackc/pgx/v5"
@@ -24,13 +25,22 @@ type pgStore struct {
 	pool *pgxpool.Pool
 }
 
+// defaultMaxConns is the pool size when the URL sets no pool_max_conns: pgx's own
+// default (4, or the CPU count) would leave a node's commit shards and its API
+// handlers queueing for connections. Connections open on demand, so an idle node
+// holds few.
+const defaultMaxConns = 16
+
 // OpenPostgres connects to the database at url (a postgres:// URL or key=value
-// DSN; pool settings such as pool_max_conns may ride along), applies pending
-// migrations, and returns the Store. log may be nil.
+// DSN; pool settings such as pool_max_conns may ride along, default 16), applies
+// pending migrations, and returns the Store. log may be nil.
 func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("persist: parse postgres url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -72,8 +82,9 @@ const commitSQL = `WITH b AS (
 SELECT id FROM fenced`
 
 // CommitBatch commits many rooms' messages in one statement (one round trip); see
-// commitSQL. Rooms whose epoch or last seq moved get chat.ErrFenced and write
-// nothing; last_message_at becomes the created_at of a room's newest message.
+// commitSQL. Rooms whose epoch or last seq moved (or that no longer exist) get
+// chat.ErrFenced and write nothing; last_message_at becomes the created_at of a
+// room's newest message.
 //
 // An error usually means nothing was written, but not always: when the connection
 // breaks after the server committed, the outcome is unknown. Owners resolve that by
@@ -85,36 +96,7 @@ func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error
 	if len(batches) == 0 {
 		return []error{}, nil
 	}
-	n := 0
-	for _, b := range batches {
-		n += len(b.Messages)
-	}
-	var (
-		rooms                  = make([]chat.ID, len(batches))
-		epochs, prevs, news    = make([]int64, len(batches)), make([]int64, len(batches)), make([]int64, len(batches))
-		lastAts                = make([]*chat.Time, len(batches))
-		ids, roomIDs, senders  = make([]chat.ID, 0, n), make([]chat.ID, 0, n), make([]chat.ID, 0, n)
-		seqs, created          = make([]int64, 0, n), make([]chat.Time, 0, n)
-		types, contents, htmls = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-		parents                = make([]pgtype.UUID, 0, n)
-		clientIDs              = make([]*string, 0, n)
-	)
-	for i := range batches {
-		b := &batches[i]
-		rooms[i], epochs[i], prevs[i], news[i], lastAts[i] = b.RoomID, b.Epoch, b.PrevSeq, b.PrevSeq+int64(len(b.Messages)), b.lastAt()
-		for _, m := range b.Messages {
-			ids, roomIDs, senders = append(ids, m.ID), append(roomIDs, m.RoomID), append(senders, m.Sender.ID)
-			seqs, created = append(seqs, m.Seq), append(created, m.CreatedAt)
-			types, contents, htmls = append(types, string(m.Type)), append(contents, m.Content), append(htmls, m.ContentHTML)
-			var parent pgtype.UUID
-			if m.ParentID != nil {
-				parent = pgtype.UUID{Bytes: *m.ParentID, Valid: true}
-			}
-			parents, clientIDs = append(parents, parent), append(clientIDs, m.ClientMsgID)
-		}
-	}
-	rs, err := s.pool.Query(ctx, commitSQL, rooms, epochs, prevs, news, lastAts,
-		ids, roomIDs, seqs, senders, types, contents, htmls, parents, clientIDs, created)
+	rs, err := s.pool.Query(ctx, commitSQL, newCommitArgs(batches).params()...)
 	if err != nil {
 		return nil, s.commitFault(err)
 	}
@@ -133,6 +115,68 @@ func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error
 		}
 	}
 	return results, nil
+}
+
+// commitArgs are commitSQL's parameters: a column-wise array per field, which
+// unnest zips back into rows. Arrays keep the statement text fixed, so it is
+// prepared once per connection whatever the batch's size.
+type commitArgs struct {
+	rooms                  []chat.ID
+	epochs, prevs, news    []int64
+	lastAts                []*chat.Time
+	ids, roomIDs, senders  []chat.ID
+	seqs                   []int64
+	created                []chat.Time
+	types, contents, htmls []string
+	parents                []pgtype.UUID
+	clientIDs              []*string
+}
+
+func newCommitArgs(batches []RoomBatch) *commitArgs {
+	n := 0
+	for _, b := range batches {
+		n += len(b.Messages)
+	}
+	a := &commitArgs{
+		rooms: make([]chat.ID, 0, len(batches)), epochs: make([]int64, 0, len(batches)),
+		prevs: make([]int64, 0, len(batches)), news: make([]int64, 0, len(batches)),
+		lastAts: make([]*chat.Time, 0, len(batches)),
+		ids:     make([]chat.ID, 0, n), roomIDs: make([]chat.ID, 0, n), senders: make([]chat.ID, 0, n),
+		seqs: make([]int64, 0, n), created: make([]chat.Time, 0, n),
+		types: make([]string, 0, n), contents: make([]string, 0, n), htmls: make([]string, 0, n),
+		parents: make([]pgtype.UUID, 0, n), clientIDs: make([]*string, 0, n),
+	}
+	for i := range batches {
+		b := &batches[i]
+		a.rooms = append(a.rooms, b.RoomID)
+		a.epochs = append(a.epochs, b.Epoch)
+		a.prevs = append(a.prevs, b.PrevSeq)
+		a.news = append(a.news, b.PrevSeq+int64(len(b.Messages)))
+		a.lastAts = append(a.lastAts, b.lastAt())
+		for _, m := range b.Messages {
+			a.ids = append(a.ids, m.ID)
+			a.roomIDs = append(a.roomIDs, m.RoomID)
+			a.senders = append(a.senders, m.Sender.ID)
+			a.seqs = append(a.seqs, m.Seq)
+			a.created = append(a.created, m.CreatedAt)
+			a.types = append(a.types, string(m.Type))
+			a.contents = append(a.contents, m.Content)
+			a.htmls = append(a.htmls, m.ContentHTML)
+			var parent pgtype.UUID // NULL unless set
+			if m.ParentID != nil {
+				parent = pgtype.UUID{Bytes: *m.ParentID, Valid: true}
+			}
+			a.parents = append(a.parents, parent)
+			a.clientIDs = append(a.clientIDs, m.ClientMsgID)
+		}
+	}
+	return a
+}
+
+// params returns the arguments in commitSQL's order ($1..$15).
+func (a *commitArgs) params() []any {
+	return []any{a.rooms, a.epochs, a.prevs, a.news, a.lastAts,
+		a.ids, a.roomIDs, a.seqs, a.senders, a.types, a.contents, a.htmls, a.parents, a.clientIDs, a.created}
 }
 
 // pgDB adapts a pgx pool to db.

@@ -29,8 +29,13 @@ func (s *logSink) onClose(code ws.StatusCode, reason []byte) {
 // parseAll feeds chunks of a copy of input (split at the given offsets) to a fresh
 // parser and returns the events, the error and the largest buffer capacity seen.
 func parseAll(input []byte, deflate bool, maxMessage int, splits ...int) ([]string, *closeError, int) {
-	data := bytes.Clone(input)
 	p := newParser(maxMessage, newBufPool(maxWire(maxMessage)+maxHeaderLen))
+	return parseWith(p, input, deflate, splits...)
+}
+
+// parseWith is parseAll with a parser (and its inflater) reused between runs.
+func parseWith(p *parser, input []byte, deflate bool, splits ...int) ([]string, *closeError, int) {
+	data := bytes.Clone(input)
 	p.deflate = deflate
 	var st readState
 	sink := &logSink{}
@@ -189,7 +194,7 @@ func (nopSink) onPong([]byte)                 {}
 func (nopSink) onClose(ws.StatusCode, []byte) {}
 
 // FuzzReadFrames feeds arbitrary bytes to the frame parser, whole and split at
-// every byte boundary (sampled beyond 512 bytes): it must never panic, must reach the same outcome however
+// every byte boundary (sampled beyond 256 bytes): it must never panic, must reach the same outcome however
 // the input is cut, and must never hold a buffer beyond the limit.
 func FuzzReadFrames(f *testing.F) {
 	for _, s := range sampleStreams(f) {
@@ -199,13 +204,14 @@ func FuzzReadFrames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, deflate bool) {
 		const maxMessage = 1024
 		limit := maxWire(maxMessage) + maxHeaderLen
-		want, wantErr, maxCap := parseAll(data, deflate, maxMessage)
+		p := newParser(maxMessage, newBufPool(limit))
+		want, wantErr, maxCap := parseWith(p, data, deflate)
 		if maxCap > limit {
 			t.Fatalf("buffer of %d bytes, limit %d", maxCap, limit)
 		}
-		step := 1 + len(data)/512 // every boundary of short inputs; long ones sampled
+		step := 1 + len(data)/256 // every boundary of short inputs; long ones sampled
 		for i := 0; i <= len(data); i += step {
-			got, err, maxCap := parseAll(data, deflate, maxMessage, i)
+			got, err, maxCap := parseWith(p, data, deflate, i)
 			if err != wantErr || fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("split at %d: %v %v, want %v %v", i, got, err, want, wantErr)
 			}

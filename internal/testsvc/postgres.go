@@ -28,6 +28,10 @@ const EnvPostgresURL = "CHATD_TEST_POSTGRES_URL"
 
 const pgInstallHint = "install the Debian package `postgresql` (apt-get install postgresql), or set " + EnvPostgresURL
 
+// pgBinGlob is where Debian installs each PostgreSQL version's server binaries; a
+// variable so that tests can point it elsewhere.
+var pgBinGlob = "/usr/lib/postgresql/*/bin"
+
 var (
 	pgOnce sync.Once
 	pgSrv  *pgServer
@@ -143,7 +147,7 @@ func connectAdmin(u *url.URL) (*pgxpool.Pool, error) {
 // findPostgresBin returns the directory holding initdb and postgres: the newest
 // /usr/lib/postgresql/<version>/bin (Debian's layout), else the one on PATH.
 func findPostgresBin() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(pgBinGlob)
 	slices.SortFunc(dirs, func(a, b string) int { // newest version first
 		return compareVersions(filepath.Base(filepath.Dir(b)), filepath.Base(filepath.Dir(a)))
 	})
@@ -159,7 +163,7 @@ func findPostgresBin() (string, error) {
 		}
 	}
 	return "", &unavailableError{"PostgreSQL server binaries (initdb, postgres) not found under " +
-		"/usr/lib/postgresql/*/bin or on PATH: " + pgInstallHint}
+		pgBinGlob + " or on PATH: " + pgInstallHint}
 }
 
 // compareVersions orders dotted numeric versions ("9.6" < "15").

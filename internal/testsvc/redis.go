@@ -149,14 +149,18 @@ func addSlots(base *url.URL) {
 	}
 }
 
+// redisPath is where Debian's redis-server package installs the server; a variable
+// so that tests can point it elsewhere.
+var redisPath = "/usr/bin/redis-server"
+
 func findRedis() (string, error) {
-	if isExecutable("/usr/bin/redis-server") {
-		return "/usr/bin/redis-server", nil
+	if isExecutable(redisPath) {
+		return redisPath, nil
 	}
 	if p, err := exec.LookPath("redis-server"); err == nil {
 		return p, nil
 	}
-	return "", &unavailableError{"redis-server not found at /usr/bin/redis-server or on PATH: " + redisInstallHint}
+	return "", &unavailableError{"redis-server not found at " + redisPath + " or on PATH: " + redisInstallHint}
 }
 
 // startRedisServer starts one more redis-server without persistence and offers its

@@ -2,6 +2,10 @@ package testsvc
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,8 +45,13 @@ func TestRedisURLGivesDistinctFlushedDatabases(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	seen := map[string]bool{}
-	// More than one server's worth, to exercise starting another server.
-	for i := 0; i < redisDBs+2; i++ {
+	// More than one server's worth, to exercise starting another server; an
+	// external server has just its 16.
+	n := redisDBs + 2
+	if os.Getenv(EnvRedisURL) != "" {
+		n = redisDBs
+	}
+	for i := 0; i < n; i++ {
 		u := RedisURL(t)
 		if seen[u] {
 			t.Fatalf("database %s handed out twice", u)
@@ -71,6 +80,23 @@ func TestCompareVersions(t *testing.T) {
 		got := compareVersions(tc.a, tc.b)
 		if (got > 0) != (tc.sign > 0) || (got < 0) != (tc.sign < 0) {
 			t.Errorf("compareVersions(%q, %q) = %d, want sign %d", tc.a, tc.b, got, tc.sign)
+		}
+	}
+}
+
+// TestMissingBinariesNameTheirPackage checks that a machine without the servers gets
+// told exactly which Debian package to install (and that the error is the kind that
+// skips outside CI).
+func TestMissingBinariesNameTheirPackage(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	oldPG, oldRedis := pgBinGlob, redisPath
+	t.Cleanup(func() { pgBinGlob, redisPath = oldPG, oldRedis })
+	pgBinGlob, redisPath = filepath.Join(t.TempDir(), "*", "bin"), filepath.Join(t.TempDir(), "redis-server")
+	for name, find := range map[string]func() (string, error){"`postgresql`": findPostgresBin, "`redis-server`": findRedis} {
+		_, err := find()
+		var u *unavailableError
+		if !errors.As(err, &u) || !strings.Contains(u.msg, "Debian package "+name) {
+			t.Errorf("missing binary: err %v, want an unavailableError naming %s", err, name)
 		}
 	}
 }

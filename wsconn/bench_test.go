@@ -1,0 +1,211 @@
+package wsconn
+
+import (
+	"bytes"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+// benchConfig lets a benchmark run ahead of its readers without tripping the
+// slow-consumer bound; the benchmarks keep at most fanoutWindow rounds in flight.
+func benchConfig() Config {
+	cfg := quickConfig()
+	cfg.WriteQueue, cfg.WriteQueueBytes = 1024, 64<<20
+	return cfg
+}
+
+const fanoutWindow = 64
+
+// dialDrained dials n clients whose goroutines read and count every byte.
+func dialDrained(tb testing.TB, url string, h *recorder, n int, received *atomic.Int64) []*Conn {
+	tb.Helper()
+	conns := make([]*Conn, n)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := 0
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				if i >= n {
+					mu.Unlock()
+					return
+				}
+				c := dial(tb, url, h, false) // takes one upgrade off h.upgrade
+				conns[i] = c.srv
+				mu.Unlock()
+				go func() {
+					buf := make([]byte, 32<<10)
+					for {
+						k, err := c.r.Read(buf)
+						received.Add(int64(k))
+						if err != nil {
+							return
+						}
+					}
+				}()
+			}
+		}()
+	}
+	wg.Wait()
+	return conns
+}
+
+// fanout sends f to every connection once per round, rounds times, keeping at most
+// fanoutWindow rounds in flight, and waits until every byte was received.
+func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds int, received *atomic.Int64) {
+	per := int64(f.Len()) * int64(len(conns))
+	base := received.Load()
+	for i := range rounds {
+		for _, c := range conns {
+			if err := c.Send(f); err != nil {
+				tb.Fatalf("send: %v", err)
+			}
+		}
+		for int64(i+1)-(received.Load()-base)/per > fanoutWindow {
+			runtime.Gosched()
+		}
+	}
+	for received.Load()-base < int64(rounds)*per {
+		runtime.Gosched()
+	}
+}
+
+// TestSendAllocatesNothing guards the hot path: queueing a pre-encoded frame, and
+// the worker's writev of it, allocate nothing.
+func TestSendAllocatesNothing(t *testing.T) {
+	h := newRecorder(nil)
+	_, url := startServer(t, benchConfig(), h)
+	var received atomic.Int64
+	conns := dialDrained(t, url, h, 100, &received)
+	f := NewTextFrame(bytes.Repeat([]byte("x"), 200))
+	fanout(t, conns, f, 50, &received) // warm the pools
+
+	allocs := testing.AllocsPerRun(500, func() { // below the queue bound: AllocsPerRun runs on one P
+		if err := conns[0].Send(f); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Send allocates %v times per call", allocs)
+	}
+	// A whole fan-out round, delivered, must not allocate per receiver either.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fanout(t, conns, f, 100, &received)
+	runtime.ReadMemStats(&after)
+	if perDelivery := float64(after.Mallocs-before.Mallocs) / (100 * 100); perDelivery > 0.01 {
+		t.Fatalf("%.3f allocations per delivery", perDelivery)
+	}
+}
+
+// TestCompressedFanoutDeflatesOnce: a frame to many compressed connections is
+// deflated once, so allocations do not grow with the receivers.
+func TestCompressedFanoutDeflatesOnce(t *testing.T) {
+	h := newRecorder(nil)
+	_, url := startServer(t, benchConfig(), h)
+	var received atomic.Int64
+	conns := make([]*Conn, 50)
+	for i := range conns {
+		c := dial(t, url, h, true)
+		conns[i] = c.srv
+		go func() {
+			buf := make([]byte, 32<<10)
+			for {
+				k, err := c.r.Read(buf)
+				received.Add(int64(k))
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	payload := bytes.Repeat([]byte(`{"type":"message_created","data":{}}`), 20)
+	f := NewTextFrame(payload)
+	for _, c := range conns {
+		_ = c.Send(f)
+	}
+	z := f.bytesFor(true)
+	if len(z) >= f.Len() || z[0]&0x40 == 0 {
+		t.Fatalf("not compressed: %d of %d bytes", len(z), f.Len())
+	}
+	waitFor(t, 5e9, "compressed delivery", func() bool { return received.Load() >= int64(50*len(z)) })
+	allocs := testing.AllocsPerRun(20, func() {
+		f := NewTextFrame(payload)
+		for _, c := range conns {
+			_ = c.Send(f)
+		}
+		f.bytesFor(true)
+	})
+	if allocs > 10 {
+		t.Fatalf("a compressed fan-out to %d connections allocates %v times", len(conns), allocs)
+	}
+}
+
+// BenchmarkSendFlush measures Send plus the worker's flush to one connection.
+func BenchmarkSendFlush(b *testing.B) {
+	h := newRecorder(nil)
+	_, url := startServer(b, benchConfig(), h)
+	var received atomic.Int64
+	conns := dialDrained(b, url, h, 1, &received)
+	f := NewTextFrame(bytes.Repeat([]byte("x"), 200))
+	b.SetBytes(int64(f.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	fanout(b, conns, f, b.N, &received)
+}
+
+// BenchmarkFanout sends one 256-byte frame to every connection of a room, on
+// loopback, with the readers in the same process; deliveries/s counts frames
+// received by clients per second.
+func BenchmarkFanout(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(itoa(n), func(b *testing.B) {
+			h := newRecorder(nil)
+			s, url := startServer(b, benchConfig(), h)
+			var received atomic.Int64
+			conns := dialDrained(b, url, h, n, &received)
+			f := NewTextFrame(bytes.Repeat([]byte("e"), 256-4))
+			fanout(b, conns, f, 5, &received)
+			writes, frames := s.Stats().Writes.Load(), s.Stats().FramesOut.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			fanout(b, conns, f, b.N, &received)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
+			w, fr := s.Stats().Writes.Load()-writes, s.Stats().FramesOut.Load()-frames
+			b.ReportMetric(float64(fr)/float64(max(w, 1)), "frames/writev")
+		})
+	}
+}
+
+// BenchmarkParse measures the read path's parsing of one masked text frame.
+func BenchmarkParse(b *testing.B) {
+	frame := clientStream(b, ws.NewTextFrame([]byte(`{"type":"send_message","id":"1","data":{"room_id":"0190","content":"hello there"}}`)))
+	p := newParser(64<<10, newBufPool(maxWire(64<<10)+maxHeaderLen))
+	var st readState
+	buf := make([]byte, len(frame))
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, frame)
+		if err := p.feed(&st, buf, nopSink{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func itoa(n int) string {
+	if n%1000 == 0 {
+		return string(rune('0'+n/1000)) + "k"
+	}
+	return "n"
+}
