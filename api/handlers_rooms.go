@@ -263,6 +263,7 @@ func (s *Server) deleteRoom(ctx context.Context, id chat.ID) error {
 		return fmt.Errorf("api: delete room: %w", err)
 	}
 	s.publish(&node.Event{Type: node.EventRoomDeleted, RoomID: id, Data: &RoomDeletedEvent{RoomID: id}})
+	s.hub.kickAll(id)
 	s.node.RoomChanged(id)
 	return nil
 }
@@ -408,6 +409,9 @@ func (s *Server) publishJoined(roomID chat.ID, u *chat.User) {
 func (s *Server) publishLeft(roomID, userID chat.ID) {
 	s.publish(&node.Event{Type: node.EventUserLeft, RoomID: roomID,
 		Data: &UserLeftEvent{RoomID: roomID, UserID: userID}})
+	// The user's sockets stop receiving the room's events at once (after hearing
+	// that they left).
+	s.hub.kick(roomID, userID)
 }
 
 // roomView reloads a room as viewer sees it (after a change).

@@ -510,3 +510,32 @@ func (r *rawWS) closeCodeAfterDrain() ws.StatusCode {
 		}
 	}
 }
+
+func TestWSRemovedMemberStopsReceiving(t *testing.T) {
+	e := newEnv(t, "embedded")
+	owner, member := e.register("wsrmo"), e.register("wsrmm")
+	room := owner.newGroupRoom(chat.RoomPrivate)
+	owner.addMember(room.ID, member, http.StatusCreated)
+	cm, em := member.wsConnect(t)
+	ctx := ctx5(t)
+	if _, err := cm.Join(ctx, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.sendDirect(t, room.ID, owner, "before")
+	waitFor(t, "first message", 5*time.Second, func() bool { return len(em.seqsOf(room.ID)) == 1 })
+	owner.mustJSON("DELETE", roomPath(room.ID, "/members/"+member.user.ID.String()), nil, http.StatusNoContent, nil)
+	e.sendDirect(t, room.ID, owner, "after")
+	// The owner's own subscription proves the message went out; the member's must not get it.
+	co, eo := owner.wsConnect(t)
+	if _, err := co.JoinFrom(ctx, room.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "owner replay", 5*time.Second, func() bool { return len(eo.seqsOf(room.ID)) >= 3 })
+	if got := em.seqsOf(room.ID); len(got) != 1 {
+		t.Fatalf("removed member received %v after removal", got)
+	}
+	// And cannot join again.
+	if _, err := cm.Join(ctx, room.ID); err == nil || chat.AsError(err) == nil || chat.AsError(err).Code != chat.CodeNotFound {
+		t.Fatalf("re-join after removal: %v, want not_found", err)
+	}
+}

@@ -2,6 +2,7 @@ package wsconn
 
 import (
 	"bytes"
+	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -20,8 +21,36 @@ func benchConfig() Config {
 
 const fanoutWindow = 64
 
+// counter counts bytes received by client goroutines and wakes a waiter.
+type counter struct {
+	atomic.Int64
+	wake chan struct{}
+}
+
+func newCounter() *counter { return &counter{wake: make(chan struct{}, 1)} }
+
+func (c *counter) add(n int) {
+	c.Add(int64(n))
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drain reads r until it fails, counting the bytes.
+func (c *counter) drain(r io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := r.Read(buf)
+		c.add(k)
+		if err != nil {
+			return
+		}
+	}
+}
+
 // dialDrained dials n clients whose goroutines read and count every byte.
-func dialDrained(tb testing.TB, url string, h *recorder, n int, received *atomic.Int64) []*Conn {
+func dialDrained(tb testing.TB, url string, h *recorder, n int, received *counter) []*Conn {
 	tb.Helper()
 	conns := make([]*Conn, n)
 	var mu sync.Mutex
@@ -42,16 +71,7 @@ func dialDrained(tb testing.TB, url string, h *recorder, n int, received *atomic
 				c := dial(tb, url, h, false) // takes one upgrade off h.upgrade
 				conns[i] = c.srv
 				mu.Unlock()
-				go func() {
-					buf := make([]byte, 32<<10)
-					for {
-						k, err := c.r.Read(buf)
-						received.Add(int64(k))
-						if err != nil {
-							return
-						}
-					}
-				}()
+				go received.drain(c.r)
 			}
 		}()
 	}
@@ -60,8 +80,10 @@ func dialDrained(tb testing.TB, url string, h *recorder, n int, received *atomic
 }
 
 // fanout sends f to every connection once per round, rounds times, keeping at most
-// fanoutWindow rounds in flight, and waits until every byte was received.
-func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds int, received *atomic.Int64) {
+// fanoutWindow rounds in flight, and waits until every byte was received. It
+// blocks while it waits (a spinning sender would starve the runtime's netpoller
+// and with it the in-process readers).
+func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds int, received *counter) {
 	per := int64(f.Len()) * int64(len(conns))
 	base := received.Load()
 	for i := range rounds {
@@ -71,11 +93,11 @@ func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds int, received *atomic
 			}
 		}
 		for int64(i+1)-(received.Load()-base)/per > fanoutWindow {
-			runtime.Gosched()
+			<-received.wake
 		}
 	}
 	for received.Load()-base < int64(rounds)*per {
-		runtime.Gosched()
+		<-received.wake
 	}
 }
 
@@ -84,10 +106,10 @@ func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds int, received *atomic
 func TestSendAllocatesNothing(t *testing.T) {
 	h := newRecorder(nil)
 	_, url := startServer(t, benchConfig(), h)
-	var received atomic.Int64
-	conns := dialDrained(t, url, h, 100, &received)
+	received := newCounter()
+	conns := dialDrained(t, url, h, 100, received)
 	f := NewTextFrame(bytes.Repeat([]byte("x"), 200))
-	fanout(t, conns, f, 50, &received) // warm the pools
+	fanout(t, conns, f, 50, received) // warm the pools
 
 	allocs := testing.AllocsPerRun(500, func() { // below the queue bound: AllocsPerRun runs on one P
 		if err := conns[0].Send(f); err != nil {
@@ -100,7 +122,7 @@ func TestSendAllocatesNothing(t *testing.T) {
 	// A whole fan-out round, delivered, must not allocate per receiver either.
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	fanout(t, conns, f, 100, &received)
+	fanout(t, conns, f, 100, received)
 	runtime.ReadMemStats(&after)
 	if perDelivery := float64(after.Mallocs-before.Mallocs) / (100 * 100); perDelivery > 0.01 {
 		t.Fatalf("%.3f allocations per delivery", perDelivery)
@@ -112,21 +134,12 @@ func TestSendAllocatesNothing(t *testing.T) {
 func TestCompressedFanoutDeflatesOnce(t *testing.T) {
 	h := newRecorder(nil)
 	_, url := startServer(t, benchConfig(), h)
-	var received atomic.Int64
+	received := newCounter()
 	conns := make([]*Conn, 50)
 	for i := range conns {
 		c := dial(t, url, h, true)
 		conns[i] = c.srv
-		go func() {
-			buf := make([]byte, 32<<10)
-			for {
-				k, err := c.r.Read(buf)
-				received.Add(int64(k))
-				if err != nil {
-					return
-				}
-			}
-		}()
+		go received.drain(c.r)
 	}
 	payload := bytes.Repeat([]byte(`{"type":"message_created","data":{}}`), 20)
 	f := NewTextFrame(payload)
@@ -154,13 +167,13 @@ func TestCompressedFanoutDeflatesOnce(t *testing.T) {
 func BenchmarkSendFlush(b *testing.B) {
 	h := newRecorder(nil)
 	_, url := startServer(b, benchConfig(), h)
-	var received atomic.Int64
-	conns := dialDrained(b, url, h, 1, &received)
+	received := newCounter()
+	conns := dialDrained(b, url, h, 1, received)
 	f := NewTextFrame(bytes.Repeat([]byte("x"), 200))
 	b.SetBytes(int64(f.Len()))
 	b.ReportAllocs()
 	b.ResetTimer()
-	fanout(b, conns, f, b.N, &received)
+	fanout(b, conns, f, b.N, received)
 }
 
 // BenchmarkFanout sends one 256-byte frame to every connection of a room, on
@@ -171,14 +184,14 @@ func BenchmarkFanout(b *testing.B) {
 		b.Run(itoa(n), func(b *testing.B) {
 			h := newRecorder(nil)
 			s, url := startServer(b, benchConfig(), h)
-			var received atomic.Int64
-			conns := dialDrained(b, url, h, n, &received)
+			received := newCounter()
+			conns := dialDrained(b, url, h, n, received)
 			f := NewTextFrame(bytes.Repeat([]byte("e"), 256-4))
-			fanout(b, conns, f, 5, &received)
+			fanout(b, conns, f, 5, received)
 			writes, frames := s.Stats().Writes.Load(), s.Stats().FramesOut.Load()
 			b.ReportAllocs()
 			b.ResetTimer()
-			fanout(b, conns, f, b.N, &received)
+			fanout(b, conns, f, b.N, received)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
 			w, fr := s.Stats().Writes.Load()-writes, s.Stats().FramesOut.Load()-frames

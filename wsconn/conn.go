@@ -163,6 +163,16 @@ func (c *Conn) releaseQueueLocked() {
 	c.q, c.pong = nil, nil
 }
 
+// trimIdle returns an empty write queue to the pool, so that a connection that
+// has nothing to write holds no queue; the sweep calls it.
+func (c *Conn) trimIdle() {
+	c.mu.Lock()
+	if c.q != nil && c.q.len() == 0 {
+		c.releaseQueueLocked()
+	}
+	c.mu.Unlock()
+}
+
 // dropUnstartedLocked discards queued frames that have not begun to be written; a
 // frame partly written stays so that the stream remains well framed.
 func (c *Conn) dropUnstartedLocked() {

@@ -98,7 +98,7 @@ func (w *worker) doWritev(fd uintptr) bool {
 }
 
 // advance removes the n bytes written from the head of c's queue and returns how
-// many frames completed. An emptied queue goes back to the pool.
+// many frames completed.
 func (w *worker) advance(c *Conn, n int, blocked bool) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -116,7 +116,9 @@ func (w *worker) advance(c *Conn, n int, blocked bool) int {
 	}
 	c.wblocked = blocked
 	if q.len() == 0 {
-		c.releaseQueueLocked()
+		// Keep the emptied queue while the connection is busy; the sweep returns it
+		// to the pool once it stayed empty for a sweep interval (trimIdle).
+		q.frames, q.head = q.frames[:0], 0
 	}
 	return frames
 }

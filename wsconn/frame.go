@@ -27,9 +27,9 @@ type Frame struct {
 type frameKind uint8
 
 const (
-	kindText    frameKind = iota // shared data frame, compressible
-	kindStatic                   // shared control frame (the keepalive ping)
-	kindPooled                   // per-connection control frame, back to ctlPool once written
+	kindText   frameKind = iota // shared data frame, compressible
+	kindStatic                  // shared control frame (the keepalive ping)
+	kindPooled                  // per-connection control frame, back to ctlPool once written
 )
 
 // maxHeaderLen is the longest frame header: 2 bytes, 8 of length, 4 of mask.

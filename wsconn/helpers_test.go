@@ -231,5 +231,3 @@ func isClosedErr(err error) bool {
 func quickConfig() Config {
 	return Config{PingInterval: time.Hour, IdleTimeout: 2 * time.Hour, CloseTimeout: time.Second}
 }
-
-

@@ -30,12 +30,13 @@ func (s *Server) sweepConn(c *Conn, now int64) {
 	if c.closing.Load() {
 		return
 	}
+	c.trimIdle()
 	silent := now - c.lastRecv.Load()
 	switch {
 	case silent > int64(s.cfg.IdleTimeout):
 		s.stats.IdleCloses.Add(1)
 		c.Close(CloseGoingAway, ReasonIdleTimeout)
-	case c.pendingSince.Load() != 0 && now-c.pendingSince.Load() > int64(s.cfg.FrameTimeout):
+	case stalled(c.pendingSince.Load(), now, s.cfg.FrameTimeout):
 		s.stats.IdleCloses.Add(1)
 		c.Close(ClosePolicyViolation, ReasonFrameTimeout)
 	case silent >= int64(s.cfg.PingInterval) && now-c.lastPing.Load() >= int64(s.cfg.PingInterval):
@@ -44,4 +45,10 @@ func (s *Server) sweepConn(c *Conn, now int64) {
 			s.stats.PingsSent.Add(1)
 		}
 	}
+}
+
+// stalled reports whether an incomplete frame pending since since (0: none) has
+// been so for longer than timeout.
+func stalled(since, now int64, timeout time.Duration) bool {
+	return since != 0 && now-since > int64(timeout)
 }
