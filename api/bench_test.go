@@ -228,3 +228,20 @@ func histogramMean(reg *prometheus.Registry, name string) (float64, bool) {
 	}
 	return 0, false
 }
+
+// TestSendDecodeAllocs guards the edge's per-message decoding and validation against
+// allocation regressions (14 allocations when written; the bound leaves headroom).
+func TestSendDecodeAllocs(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		var in SendInput
+		if err := decodeBody(benchBody, &in, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 20 {
+		t.Fatalf("decoding and validating a send takes %.0f allocations, want <= 20", allocs)
+	}
+}

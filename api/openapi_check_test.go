@@ -149,7 +149,7 @@ func (s *openAPISpec) check(r *http.Request, status int, header http.Header, bod
 		Options: s.opts,
 	}
 	var problems []string
-	if err := openapi3filter.ValidateResponse(r.Context(), input); err != nil {
+	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
 		problems = append(problems, describeValidation(err))
 	}
 	if msg := checkContentType(route, status, header, body); msg != "" {
@@ -162,19 +162,20 @@ func (s *openAPISpec) check(r *http.Request, status int, header http.Header, bod
 		strings.Join(problems, "; "), route.Method, route.Path, excerpt(body))
 }
 
-// checkErrorEnvelope validates an answer to an unrouted request.
+// checkErrorEnvelope validates an error answer outside the document's operations
+// (an unrouted request, or a route in notInOpenAPI).
 func (s *openAPISpec) checkErrorEnvelope(header http.Header, body []byte) string {
 	if ct := header.Get("Content-Type"); ct != jsonContentType {
-		return fmt.Sprintf("unrouted request: Content-Type %q, want %q; body: %s", ct, jsonContentType, excerpt(body))
+		return fmt.Sprintf("error answer: Content-Type %q, want %q; body: %s", ct, jsonContentType, excerpt(body))
 	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
-		return fmt.Sprintf("unrouted request: body is not JSON (%v): %s", err, excerpt(body))
+		return fmt.Sprintf("error answer: body is not JSON (%v): %s", err, excerpt(body))
 	}
 	opts := append([]openapi3.SchemaValidationOption{openapi3.VisitAsResponse(), openapi3.MultiErrors()},
 		s.opts.SchemaValidationOptions...)
 	if err := s.errorSchema.VisitJSON(v, opts...); err != nil {
-		return fmt.Sprintf("unrouted request: not the error envelope: %v; body: %s", err, excerpt(body))
+		return fmt.Sprintf("error answer: not the error envelope: %v; body: %s", err, excerpt(body))
 	}
 	return ""
 }

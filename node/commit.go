@@ -144,7 +144,12 @@ func (g *GroupCommit) commit(batch []*pending) {
 	cancel()
 	g.n.m.commitSeconds.Observe(time.Since(start).Seconds())
 	g.n.m.batchSize.Observe(float64(len(batch)))
-	if err != nil {
+	switch {
+	case errors.Is(err, persist.ErrDuplicateClientMsgID) && len(req) > 1:
+		// One sender reused a client_msg_id through another node; nothing was written.
+		// Commit room by room so that only the room holding the duplicate fails.
+		results = g.commitEach(req)
+	case err != nil:
 		g.n.m.storeErrors.Inc()
 		g.n.log.Error("group commit failed", "rooms", len(req), "messages", len(batch), "err", err)
 		results = g.resolve(req, err)
@@ -160,6 +165,26 @@ func (g *GroupCommit) commit(batch []*pending) {
 		}
 		g.n.committed(sh)
 	}
+}
+
+// commitEach commits each room's share in its own transaction (the fallback after a
+// duplicate client_msg_id refused a whole batch).
+func (g *GroupCommit) commitEach(req []persist.RoomBatch) []error {
+	out := make([]error, len(req))
+	for i := range req {
+		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+		res, err := g.n.store.CommitBatch(ctx, req[i:i+1])
+		cancel()
+		switch {
+		case errors.Is(err, persist.ErrDuplicateClientMsgID):
+			out[i] = chat.Errorf(chat.CodeConflict, "client_msg_id already used; resend to get the stored message")
+		case err != nil:
+			out[i] = g.resolve(req[i:i+1], err)[0]
+		default:
+			out[i] = res[0]
+		}
+	}
+	return out
 }
 
 // resolve decides, after a failed CommitBatch, what happened to each room's share:

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"log"
 	"net/http"
+	_ "net/http/pprof" // heap profiles of the benchmark at /debug/pprof/
 	"os"
 	"os/signal"
 	"runtime"
@@ -67,7 +68,7 @@ func main() {
 	}
 	var joined int
 	var jmu sync.Mutex
-	mux := http.NewServeMux()
+	mux := http.DefaultServeMux
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		jmu.Lock()
 		room := "room-" + strconv.Itoa(joined%*nrooms)
