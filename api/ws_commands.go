@@ -29,20 +29,31 @@ var wsCommands = map[string]func(c *wsClient, ctx context.Context, f *inFrame) (
 // or must not answer (a send whose outcome is unknown).
 var errNoReply = errors.New("api: no reply")
 
-// handle decodes one client frame and answers it by id.
-func (c *wsClient) handle(ctx context.Context, raw []byte) {
+// parseFrame decodes a client frame's envelope: a JSON object with a known type.
+// The error, if any, carries the frame's id when it could be read.
+func parseFrame(raw []byte) (*inFrame, *chat.Error) {
 	var f inFrame
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&f); err != nil || f.Type == "" {
-		c.send(errorFrame(nil, chat.Errorf(chat.CodeBadRequest, "frame must be a JSON object with a type")))
+		return &f, chat.Errorf(chat.CodeBadRequest, "frame must be a JSON object with a type")
+	}
+	if dec.More() {
+		return &f, chat.Errorf(chat.CodeBadRequest, "a frame holds one JSON object")
+	}
+	if _, ok := wsCommands[f.Type]; !ok {
+		return &f, chat.Errorf(chat.CodeBadRequest, "unknown frame type %q", truncateRunes(f.Type, 40))
+	}
+	return &f, nil
+}
+
+// handle decodes one client frame and answers it by id.
+func (c *wsClient) handle(ctx context.Context, raw []byte) {
+	f, perr := parseFrame(raw)
+	if perr != nil {
+		c.send(errorFrame(f.ID, perr))
 		return
 	}
-	cmd, ok := wsCommands[f.Type]
-	if !ok {
-		c.send(errorFrame(f.ID, chat.Errorf(chat.CodeBadRequest, "unknown frame type %q", truncateRunes(f.Type, 40))))
-		return
-	}
-	data, err := cmd(c, ctx, &f)
+	data, err := wsCommands[f.Type](c, ctx, f)
 	switch {
 	case errors.Is(err, errNoReply), errors.Is(err, node.ErrUnknownOutcome):
 		return

@@ -10,9 +10,8 @@ import (
 // frameSink receives what the parser finds in a connection's input. The parser calls
 // it synchronously; slices are valid only during the call.
 type frameSink interface {
-	// onMessage receives one complete, validated text message and reports whether
-	// parsing must stop (the connection is closing).
-	onMessage(data []byte) (stop bool)
+	// onMessage receives one complete, validated text message.
+	onMessage(data []byte)
 	onPing(payload []byte)
 	onPong(payload []byte)
 	// onClose receives the peer's close frame; parsing stops after it.
@@ -328,7 +327,8 @@ func (p *parser) deliver(st *readState, data []byte, deflated bool, sink frameSi
 		return false, errInvalidUTF8
 	}
 	st.delivered++
-	return sink.onMessage(data), nil
+	sink.onMessage(data)
+	return false, nil
 }
 
 // reset releases st's buffers after the stream went out of sync or the connection

@@ -16,9 +16,8 @@ type logSink struct {
 	events []string
 }
 
-func (s *logSink) onMessage(data []byte) bool {
+func (s *logSink) onMessage(data []byte) {
 	s.events = append(s.events, fmt.Sprintf("msg %d %08x", len(data), crc32.ChecksumIEEE(data)))
-	return false
 }
 func (s *logSink) onPing(p []byte) { s.events = append(s.events, fmt.Sprintf("ping %q", p)) }
 func (s *logSink) onPong(p []byte) { s.events = append(s.events, fmt.Sprintf("pong %q", p)) }
@@ -188,7 +187,7 @@ func TestParseAllocations(t *testing.T) {
 
 type nopSink struct{}
 
-func (nopSink) onMessage([]byte) bool         { return false }
+func (nopSink) onMessage([]byte)              {}
 func (nopSink) onPing([]byte)                 {}
 func (nopSink) onPong([]byte)                 {}
 func (nopSink) onClose(ws.StatusCode, []byte) {}

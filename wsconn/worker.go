@@ -208,15 +208,16 @@ func (w *worker) consume(c *Conn, data []byte) {
 
 var readStatePool = sync.Pool{New: func() any { return new(readState) }}
 
-// onMessage implements frameSink.
-func (w *worker) onMessage(data []byte) bool {
+// onMessage implements frameSink. Once the connection is closing, messages are
+// parsed (the stream stays in sync, so the peer's close frame is still found) but
+// no longer delivered.
+func (w *worker) onMessage(data []byte) {
 	c := w.c
 	if c.closing.Load() {
-		return true
+		return
 	}
 	w.s.stats.MessagesIn.Add(1)
 	w.s.h.OnMessage(c, data)
-	return c.closing.Load()
 }
 
 // onPing implements frameSink.
