@@ -24,7 +24,8 @@ TESTFLAGS ?=
 # cannot silently turn fuzzing off); `make fuzz` runs each for FUZZTIME_LONG.
 FUZZ ?= \
 	./api:FuzzDecodeRequest \
-	./api:FuzzRenderMarkdown
+	./api:FuzzRenderMarkdown \
+	./api:FuzzWSCommand
 FUZZTIME      ?= 10s
 FUZZTIME_LONG ?= 5m
 
