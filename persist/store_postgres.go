@@ -100,7 +100,7 @@ func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error
 	if err != nil {
 		return nil, s.commitFault(err)
 	}
-	committed, err := pgx.CollectRows(rs, pgx.RowTo[chat.ID])
+	committed, err := pgx.CollectRows(rs, pgx.RowTo[[16]byte])
 	if err != nil {
 		return nil, s.commitFault(err)
 	}
@@ -119,14 +119,16 @@ func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error
 
 // commitArgs are commitSQL's parameters: a column-wise array per field, which
 // unnest zips back into rows. Arrays keep the statement text fixed, so it is
-// prepared once per connection whatever the batch's size.
+// prepared once per connection whatever the batch's size. IDs are plain [16]byte and
+// times plain int64: pgx encodes those directly, where the named types (uuid.UUID is
+// a driver.Valuer) would take a text round trip and several allocations per element.
 type commitArgs struct {
-	rooms                  []chat.ID
+	rooms                  [][16]byte
 	epochs, prevs, news    []int64
-	lastAts                []*chat.Time
-	ids, roomIDs, senders  []chat.ID
+	lastAts                []*int64
+	ids, roomIDs, senders  [][16]byte
 	seqs                   []int64
-	created                []chat.Time
+	created                []int64
 	types, contents, htmls []string
 	parents                []pgtype.UUID
 	clientIDs              []*string
@@ -138,11 +140,11 @@ func newCommitArgs(batches []RoomBatch) *commitArgs {
 		n += len(b.Messages)
 	}
 	a := &commitArgs{
-		rooms: make([]chat.ID, 0, len(batches)), epochs: make([]int64, 0, len(batches)),
+		rooms: make([][16]byte, 0, len(batches)), epochs: make([]int64, 0, len(batches)),
 		prevs: make([]int64, 0, len(batches)), news: make([]int64, 0, len(batches)),
-		lastAts: make([]*chat.Time, 0, len(batches)),
-		ids:     make([]chat.ID, 0, n), roomIDs: make([]chat.ID, 0, n), senders: make([]chat.ID, 0, n),
-		seqs: make([]int64, 0, n), created: make([]chat.Time, 0, n),
+		lastAts: make([]*int64, 0, len(batches)),
+		ids:     make([][16]byte, 0, n), roomIDs: make([][16]byte, 0, n), senders: make([][16]byte, 0, n),
+		seqs: make([]int64, 0, n), created: make([]int64, 0, n),
 		types: make([]string, 0, n), contents: make([]string, 0, n), htmls: make([]string, 0, n),
 		parents: make([]pgtype.UUID, 0, n), clientIDs: make([]*string, 0, n),
 	}
@@ -152,13 +154,18 @@ func newCommitArgs(batches []RoomBatch) *commitArgs {
 		a.epochs = append(a.epochs, b.Epoch)
 		a.prevs = append(a.prevs, b.PrevSeq)
 		a.news = append(a.news, b.PrevSeq+int64(len(b.Messages)))
-		a.lastAts = append(a.lastAts, b.lastAt())
+		var lastAt *int64
+		if t := b.lastAt(); t != nil {
+			v := int64(*t)
+			lastAt = &v
+		}
+		a.lastAts = append(a.lastAts, lastAt)
 		for _, m := range b.Messages {
 			a.ids = append(a.ids, m.ID)
 			a.roomIDs = append(a.roomIDs, m.RoomID)
 			a.senders = append(a.senders, m.Sender.ID)
 			a.seqs = append(a.seqs, m.Seq)
-			a.created = append(a.created, m.CreatedAt)
+			a.created = append(a.created, int64(m.CreatedAt))
 			a.types = append(a.types, string(m.Type))
 			a.contents = append(a.contents, m.Content)
 			a.htmls = append(a.htmls, m.ContentHTML)

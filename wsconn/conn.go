@@ -163,12 +163,17 @@ func (c *Conn) releaseQueueLocked() {
 	c.q, c.pong = nil, nil
 }
 
-// trimIdle returns an empty write queue to the pool, so that a connection that
-// has nothing to write holds no queue; the sweep calls it.
+// trimIdle returns a write queue that stayed empty for a whole sweep interval to
+// the pool, so that a connection with nothing to write holds no queue while a busy
+// one keeps its own; the sweep calls it.
 func (c *Conn) trimIdle() {
 	c.mu.Lock()
-	if c.q != nil && c.q.len() == 0 {
-		c.releaseQueueLocked()
+	if q := c.q; q != nil && q.len() == 0 {
+		if q.idle {
+			c.releaseQueueLocked()
+		} else {
+			q.idle = true
+		}
 	}
 	c.mu.Unlock()
 }
@@ -200,7 +205,8 @@ type sendQueue struct {
 	frames []*Frame
 	head   int
 	off    int
-	bytes  int // sum of Len() of the queued frames
+	bytes  int  // sum of Len() of the queued frames
+	idle   bool // empty and untouched since the last sweep
 }
 
 var queuePool = sync.Pool{New: func() any { return &sendQueue{frames: make([]*Frame, 0, 16)} }}
@@ -215,6 +221,7 @@ func (q *sendQueue) push(f *Frame) {
 	}
 	q.frames = append(q.frames, f)
 	q.bytes += f.Len()
+	q.idle = false
 }
 
 // pop removes the head frame, which has been written whole.
@@ -229,5 +236,5 @@ func (q *sendQueue) pop() *Frame {
 
 func (q *sendQueue) reset() {
 	clear(q.frames)
-	q.frames, q.head, q.off, q.bytes = q.frames[:0], 0, 0, 0
+	q.frames, q.head, q.off, q.bytes, q.idle = q.frames[:0], 0, 0, 0, false
 }

@@ -430,8 +430,8 @@ func TestIdleTimeout(t *testing.T) {
 	cfg := quickConfig()
 	cfg.PingInterval, cfg.IdleTimeout = 20*time.Millisecond, 150*time.Millisecond
 	_, url := startServer(t, cfg, h)
-	c := dial(t, url, h, false)
 	start := time.Now()
+	c := dial(t, url, h, false)
 	code, reason := c.readClose() // pings are read but never answered
 	if code != CloseGoingAway || reason != ReasonIdleTimeout {
 		t.Fatalf("close %d %q", code, reason)
