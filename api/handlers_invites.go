@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"time"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -33,7 +32,7 @@ const (
 
 // inviteExpiryMax is the latest expiry an invite gets: a longer expires_in_seconds
 // is accepted and saturates here (the last instant RFC 3339 can write).
-var inviteExpiryMax = chat.TimeOf(time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC))
+var inviteExpiryMax = chat.MaxTime
 
 // createInviteRequest is the body of POST /rooms/:id/invites; both fields optional
 // (unlimited uses, chat.InviteTTL), each >= 1 when given.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 
 	"github.com/chatd/chatd/chat"
@@ -161,9 +160,11 @@ func (s *Server) handleMute(w http.ResponseWriter, r *http.Request, sess *Sessio
 	if err != nil {
 		return err
 	}
+	// Without a duration, or with one past what RFC 3339 can write, the mute is for
+	// good (reported as muted with no muted_until).
 	until := chat.Forever
-	if in.DurationSeconds != nil && *in.DurationSeconds < (math.MaxInt64-int64(s.cfg.Now()))/1000 {
-		until = s.cfg.Now() + chat.Time(*in.DurationSeconds*1000)
+	if d := in.DurationSeconds; d != nil && *d < (int64(chat.MaxTime)-int64(s.cfg.Now()))/1000 {
+		until = s.cfg.Now() + chat.Time(*d*1000)
 	}
 	ctx := r.Context()
 	if err := s.store.SetMute(ctx, room.ID, target.User.ID, &until); err != nil {

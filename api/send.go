@@ -62,12 +62,13 @@ const notifyTimeout = 5 * time.Second
 //     room's visibility rules), so a non-member cannot use parent_id as an oracle.
 //     Replying to a deleted message is allowed: a deleted message keeps its replies,
 //     and its thread may go on;
-//  4. the rate limit (chat.SendLimit per chat.SendWindow per user, shared with the
-//     WebSocket): refused is 429 rate_limited with retry_after_ms. It is checked as
-//     late as possible so that sends refused by the API's own checks never count; a
-//     send the room's owner then refuses (not a member, muted, blocked) has used its
-//     slot, which the limiter cannot give back. A limiter that cannot decide (Redis
-//     down) lets the send through, logged: chat stays up without Redis;
+//  4. the owner's rules (node.CheckSender: a member, not muted, not blocked in a DM),
+//     then the rate limit (chat.SendLimit per chat.SendWindow per user, shared with
+//     the WebSocket): refused is 429 rate_limited with retry_after_ms. It is checked
+//     as late as possible so that refused sends never count (only a change of
+//     membership between the check and the commit can still spend a slot). A
+//     limiter that cannot decide (Redis down) lets the send through, logged: chat
+//     stays up without Redis;
 //  5. render content_html once and hand the message to the room's owner (node.Send),
 //     which checks membership, mute and block, sequences, group-commits and fans out;
 //  6. once durable, record and publish notifications (notify.go); failures there are
@@ -99,6 +100,11 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 	}
 	sender, err := s.currentUser(ctx, sess)
 	if err != nil {
+		return nil, false, err
+	}
+	// The owner's rules first, so that a send it would refuse never counts against
+	// the rate limit (refused sends do not count, the contract says).
+	if err := s.node.CheckSender(ctx, roomID, sess.UserID); err != nil {
 		return nil, false, err
 	}
 	if err := s.allowSend(ctx, sess.UserID); err != nil {

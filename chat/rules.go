@@ -114,6 +114,11 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
+// MaxTime is the latest instant RFC 3339 can write (9999-12-31T23:59:59.999Z). Expiries
+// computed from client-chosen durations stop there, so every timestamp on the wire
+// stays valid RFC 3339.
+const MaxTime Time = 253402300799999
+
 // Forever is the mute expiry of a mute without duration. Stores keep it as is and
 // report such a member as muted with no muted_until.
 const Forever Time = 1<<63 - 1

@@ -137,6 +137,17 @@ func (n *Node) Send(ctx context.Context, req *SendRequest) (msg *chat.Message, c
 	return n.send(ctx, req)
 }
 
+// CheckSender applies the owner's send rules (a member, not muted, not blocked in a
+// direct room) without sending, so the API can refuse a send before it counts
+// against the rate limit. Send checks again: the answer may change in between.
+func (n *Node) CheckSender(ctx context.Context, roomID, sender chat.ID) error {
+	r := n.room(roomID)
+	if err := n.ensureOwned(ctx, r); err != nil {
+		return err
+	}
+	return n.checkSender(ctx, r, sender)
+}
+
 // Publish emits an event. A room event that is not a new message (edits, deletions,
 // reactions, typing, joins, receipts, room changes) goes to the room's subscribers,
 // ordered after every event already published or committed in that room. A user

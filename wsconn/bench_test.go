@@ -119,14 +119,21 @@ func TestSendAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("Send allocates %v times per call", allocs)
 	}
-	// A whole fan-out round, delivered, must not allocate per receiver either.
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fanout(t, conns, f, 100, received)
-	runtime.ReadMemStats(&after)
-	if perDelivery := float64(after.Mallocs-before.Mallocs) / (100 * 100); perDelivery > 0.01 {
-		t.Fatalf("%.3f allocations per delivery", perDelivery)
+	// Whole fan-out rounds, delivered, must not allocate per receiver either. The
+	// process-wide count also sees the runtime's own allocations (a new M when a
+	// system call blocks, sudogs), hence the best of three and the tolerance.
+	best := 1.0
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fanout(t, conns, f, 100, received)
+		runtime.ReadMemStats(&after)
+		best = min(best, float64(after.Mallocs-before.Mallocs)/(100*100))
 	}
+	if best > 0.005 {
+		t.Fatalf("%.4f allocations per delivery", best)
+	}
+	t.Logf("%.4f allocations per delivery", best)
 }
 
 // TestCompressedFanoutDeflatesOnce: a frame to many compressed connections is
