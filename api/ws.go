@@ -48,8 +48,11 @@ type wsHub struct {
 	tokens map[string]map[*wsClient]struct{}
 	perIP  map[string]int
 	typing map[typingKey]time.Time
+	// current is each user's current room: the one they most recently joined here.
+	current map[chat.ID]chat.ID
 
 	presence presenceCoalescer
+	reads    readBatcher
 
 	maxPerUser, maxPerIP int
 	stop                 chan struct{}
@@ -66,6 +69,7 @@ func newHub(s *Server) (*wsHub, error) {
 		tokens:     make(map[string]map[*wsClient]struct{}),
 		perIP:      make(map[string]int),
 		typing:     make(map[typingKey]time.Time),
+		current:    make(map[chat.ID]chat.ID),
 		presence:   presenceCoalescer{last: make(map[chat.ID]time.Time), pending: make(map[chat.ID]bool)},
 		maxPerUser: s.cfg.MaxConnsPerUser,
 		maxPerIP:   s.cfg.MaxConnsPerIP,
@@ -86,6 +90,7 @@ func newHub(s *Server) (*wsHub, error) {
 	h.srv = srv
 	s.node.SetUserSink(userSink{h})
 	go h.sweep()
+	go h.flushReads()
 	return h, nil
 }
 
@@ -185,6 +190,9 @@ func (h *wsHub) release(c *wsClient) {
 	}
 	h.mu.Lock()
 	removeFrom(h.users, c.sess.UserID, c)
+	if len(h.users[c.sess.UserID]) == 0 {
+		delete(h.current, c.sess.UserID)
+	}
 	removeFrom(h.tokens, c.sess.TokenID, c)
 	if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
 		delete(h.perIP, c.ip)

@@ -120,6 +120,7 @@ func (c *wsClient) cmdJoin(ctx context.Context, f *inFrame) (any, error) {
 	if err := c.hub.joinRoom(ctx, c, room, in.SinceSeq, f.ID); err != nil {
 		return nil, err
 	}
+	c.hub.setCurrentRoom(c.sess.UserID, &room)
 	return nil, errNoReply
 }
 
@@ -250,15 +251,9 @@ func (c *wsClient) cmdRead(ctx context.Context, f *inFrame) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := c.hub.s.cfg.Now()
-	moved, err := c.hub.s.store.MarkRead(ctx, msg.RoomID, c.sess.UserID, msg.ID, msg.Seq, now)
-	if err != nil {
-		return nil, err
-	}
-	if moved {
-		c.hub.s.publish(&node.Event{Type: node.EventReadReceipt, RoomID: msg.RoomID,
-			Data: &ReadReceiptEvent{RoomID: msg.RoomID, MessageID: msg.ID, UserID: c.sess.UserID, ReadAt: now}})
-	}
+	// Written with the next batch of read markers (readFlushEvery), which emits
+	// read_receipt if the marker moved.
+	c.hub.reads.add(msg.RoomID, c.sess.UserID, readMark{msg: msg.ID, seq: msg.Seq, at: c.hub.s.cfg.Now()})
 	return map[string]any{"room_id": msg.RoomID, "message_id": msg.ID}, nil
 }
 

@@ -17,11 +17,31 @@ const presenceEvery = time.Second
 // users it holds connections of, well inside chat.PresenceTTL.
 const presenceHeartbeat = time.Minute
 
-// PresenceEvent is the payload of presence_updated.
+// PresenceEvent is the payload of presence_updated: the contract's user_id and
+// status, plus when the user was last active and the room they are in now (the one
+// they most recently joined on this node), when known.
 type PresenceEvent struct {
-	UserID   chat.ID     `json:"user_id"`
-	Status   chat.Status `json:"status"`
-	LastSeen *chat.Time  `json:"last_seen,omitempty"`
+	UserID      chat.ID     `json:"user_id"`
+	Status      chat.Status `json:"status"`
+	LastSeen    *chat.Time  `json:"last_seen,omitempty"`
+	CurrentRoom *chat.ID    `json:"current_room,omitempty"`
+}
+
+// setCurrentRoom records the room a user is now in (nil: none) and announces it.
+func (h *wsHub) setCurrentRoom(user chat.ID, room *chat.ID) {
+	h.mu.Lock()
+	cur, had := h.current[user]
+	switch {
+	case room == nil && had:
+		delete(h.current, user)
+	case room != nil && (!had || cur != *room):
+		h.current[user] = *room
+	default:
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	h.presenceChanged(user)
 }
 
 // presenceCoalescer sends at most one presence_updated per user per presenceEvery,
@@ -113,6 +133,11 @@ func (h *wsHub) publishPresence(user chat.ID) {
 		return
 	}
 	ev := PresenceEvent{UserID: user, Status: status, LastSeen: u.LastSeen}
+	h.mu.Lock()
+	if room, ok := h.current[user]; ok && status != chat.StatusOffline {
+		ev.CurrentRoom = &room
+	}
+	h.mu.Unlock()
 	for _, peer := range append(peers, user) {
 		h.s.publish(&node.Event{Type: node.EventPresence, UserID: peer, Data: &ev})
 	}

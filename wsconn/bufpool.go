@@ -26,9 +26,6 @@ func newBufPool(max int) *bufPool {
 	return &bufPool{sizes: sizes, pools: make([]sync.Pool, len(sizes))}
 }
 
-// max returns the capacity of the largest class.
-func (p *bufPool) max() int { return p.sizes[len(p.sizes)-1] }
-
 // get returns an empty buffer with capacity of at least n; n must not exceed max.
 func (p *bufPool) get(n int) *pbuf {
 	for i, size := range p.sizes {

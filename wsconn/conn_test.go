@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
 )
@@ -489,7 +490,9 @@ func TestPeerVanishes(t *testing.T) {
 
 func TestShutdownClosesAll(t *testing.T) {
 	h := newRecorder(nil)
-	s, url := startServer(t, quickConfig(), h)
+	cfg := quickConfig()
+	cfg.CloseTimeout = 10 * time.Second // answered closes must not wait for it
+	s, url := startServer(t, cfg, h)
 	const n = 50
 	clients := make([]*client, n)
 	for i := range clients {
@@ -508,8 +511,12 @@ func TestShutdownClosesAll(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	start := time.Now()
 	if err := s.Shutdown(ctx, CloseServiceRestart, "restart"); err != nil {
 		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("Shutdown took %v although every client answered", el)
 	}
 	wg.Wait()
 	close(codes)
@@ -595,8 +602,90 @@ func TestBytesBeforeHandshakeResponse(t *testing.T) {
 		t.Fatalf("handshake: %v %v", resp, err)
 	}
 	_ = raw.SetReadDeadline(time.Now().Add(5 * time.Second))
-	f, err := ws.ReadFrame(br)
+	f, err := readFrame(br)
 	if err != nil || string(f.Payload) != "early" {
 		t.Fatalf("echo of early frame: %q %v", f.Payload, err)
+	}
+}
+
+func TestShutdownDeadlineForcesClose(t *testing.T) {
+	h := newRecorder(nil)
+	cfg := quickConfig()
+	cfg.CloseTimeout = time.Hour
+	s, url := startServer(t, cfg, h)
+	for range 10 {
+		dial(t, url, h, false) // never reads, never answers
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx, CloseServiceRestart, "restart"); err == nil {
+		t.Fatal("Shutdown returned nil although the peers never answered")
+	}
+	if s.fds.Load() != 0 || h.closeCount() != 10 {
+		t.Fatalf("after forced shutdown: fds %d, OnClose %d", s.fds.Load(), h.closeCount())
+	}
+}
+
+func TestQueuedFramesPrecedeClose(t *testing.T) {
+	h := newRecorder(nil)
+	_, url := startServer(t, quickConfig(), h)
+	c := dial(t, url, h, false)
+	for _, m := range []string{"one", "two"} {
+		if err := c.srv.Send(NewTextFrame([]byte(m))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.srv.Close(4000, "done")
+	if err := c.srv.Send(NewTextFrame([]byte("three"))); err != ErrClosed {
+		t.Fatalf("Send after Close: %v", err)
+	}
+	if a, b := c.readText(), c.readText(); a != "one" || b != "two" {
+		t.Fatalf("got %q %q", a, b)
+	}
+	if code, reason := c.readClose(); code != 4000 || reason != "done" {
+		t.Fatalf("close %d %q", code, reason)
+	}
+	if ev := waitClose(t, h, c.srv); ev.code != 4000 {
+		t.Fatalf("OnClose %v", ev)
+	}
+}
+
+func TestCompressionOffers(t *testing.T) {
+	h := newRecorder(echo)
+	_, url := startServer(t, quickConfig(), h)
+	cases := []struct {
+		name   string
+		params map[string]string
+		want   bool
+	}{
+		{
+			name:   "browser offer with client_max_window_bits",
+			params: map[string]string{"client_max_window_bits": ""},
+			want:   true,
+		},
+		{
+			name:   "server window we cannot honour is declined",
+			params: map[string]string{"server_max_window_bits": "10"},
+			want:   false,
+		},
+		{
+			name:   "malformed offer is declined, not refused",
+			params: map[string]string{"no_such_parameter": ""},
+			want:   false,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := ws.Dialer{Extensions: []httphead.Option{httphead.NewOption("permessage-deflate", tc.params)}}
+			conn, _, hs, err := d.Dial(context.Background(), url)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			defer conn.Close()
+			c := <-h.upgrade
+			if got := len(hs.Extensions) == 1; got != tc.want || c.Compressed() != tc.want {
+				t.Fatalf("negotiated %v (%v), want %v", got, hs.Extensions, tc.want)
+			}
+		})
 	}
 }

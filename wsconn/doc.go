@@ -8,10 +8,13 @@
 // # What a connection costs
 //
 // No goroutine is parked per connection and an idle connection holds no buffer:
-// a Conn (about 200 bytes), the runtime's descriptor, an 8-byte slot in the
-// descriptor table. A read state (partial frame, fragments) exists only while a
-// frame or message is incomplete, a write queue only while frames are queued; both
-// come from pools. Read buffers, iovecs and the inflater belong to the workers.
+// a Conn (176 bytes), the runtime's descriptor, an 8-byte slot in the descriptor
+// table. A read state (partial frame, fragments) exists only while a frame or
+// message is incomplete; a write queue only while frames are queued (a busy
+// connection keeps its queue; the sweep returns one that stayed empty for a sweep
+// interval). Both come from pools. Read buffers, iovecs and the inflater belong to
+// the workers. scripts/wsidle measures the whole: about 1.3-2 KiB of RSS per idle
+// connection at 15,000 connections, with a constant number of goroutines.
 //
 // # Goroutines
 //
@@ -59,7 +62,8 @@
 // what is queued (a slow consumer's unsent frames are dropped, except a frame
 // already partly written), calls Handler.OnClose, flushes, half-closes the socket
 // and keeps reading until the peer's close frame or EOF, at most
-// Config.CloseTimeout (the sweep then schedules a kill). Reading on is what lets
+// Config.CloseTimeout (the sweep then schedules a kill); the peer's close frame
+// completes the handshake and releases the socket at once. Reading on is what lets
 // the peer read our close frame: closing a socket with unread input makes the
 // kernel send a reset that can destroy it. A peer's close frame is echoed and the
 // socket released once the echo is written. EOF or a socket error on an open
@@ -72,10 +76,18 @@
 //
 // # Lock order
 //
-// runQueue.mu and Conn.mu are leaves: no lock is taken while either is held,
-// except that Send may take runQueue.mu after releasing Conn.mu. connTable.mu
-// only serialises page allocation. No lock is held while a handler runs or a
-// system call is made (except epoll_ctl, which does not block).
+// Conn.mu and runQueue.mu are leaves: no other lock is taken while either is held
+// (Send and Close release Conn.mu before they schedule, which takes runQueue.mu).
+// connTable.mu only serialises page allocation. No lock is held while a handler
+// runs or a read or write system call is made.
+//
+// # Go runtime
+//
+// The hijacked socket stays a net.Conn: all I/O goes through its syscall.RawConn
+// with callbacks that return true (never wait), so the runtime's descriptor
+// reference counting protects every system call against a concurrent Close, and
+// only the worker tearing the connection down closes it. The runtime's own
+// netpoller keeps the descriptor registered too; it is never waited on.
 //
 // # Limits and close codes
 //

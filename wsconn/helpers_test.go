@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +23,6 @@ import (
 type recorder struct {
 	mu      sync.Mutex
 	closes  map[*Conn][]closeEvent
-	conns   []*Conn
 	onMsg   func(c *Conn, data []byte)
 	upgrade chan *Conn
 }
@@ -150,7 +150,27 @@ func (c *client) sendText(s string) {
 // readFrame reads one frame (unmasked from the server) within 5 s.
 func (c *client) readFrame() (ws.Frame, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	return ws.ReadFrame(c.r)
+	return readFrame(c.r)
+}
+
+// readFrame reads one frame of at most 1 MiB (ws.ReadFrame trusts the peer's
+// length).
+func readFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > 1<<20 {
+		return ws.Frame{}, fmt.Errorf("frame of %d bytes", h.Length)
+	}
+	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+	if _, err := io.ReadFull(r, f.Payload); err != nil {
+		return f, err
+	}
+	if h.Masked {
+		ws.Cipher(f.Payload, h.Mask, 0)
+	}
+	return f, nil
 }
 
 // readText reads frames until a text frame, answering nothing, and returns it

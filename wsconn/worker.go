@@ -83,6 +83,10 @@ func (w *worker) run(c *Conn, bits uint32) {
 		if w.readable(c); c.phase == phaseDead {
 			return
 		}
+		if c.phase == phaseClosed && c.peerClosed {
+			w.teardown(c) // the peer answered our close frame: handshake complete
+			return
+		}
 	}
 	if c.phase == phaseOpen && c.closing.Load() {
 		w.startClose(c)

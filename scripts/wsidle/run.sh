@@ -2,6 +2,7 @@
 # Idle-connection memory benchmark for wsconn.
 #
 #   scripts/wsidle/run.sh [N] [PORT]
+#   HOLD=40 scripts/wsidle/run.sh 15000   # also report after a keepalive round
 #
 # Builds and starts the server (scripts/wsidle/server: wsconn with a handler that
 # joins every connection to one of 100 rooms), measures its RSS, starts the client
@@ -14,6 +15,7 @@ set -euo pipefail
 
 N=${1:-15000}
 PORT=${2:-9300}
+HOLD=${HOLD:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d)
 SERVER_PID= CLIENT_PID=
@@ -78,3 +80,10 @@ report() {
 }
 report "after (as running):" "$(stats "")"
 report "after FreeOSMemory:" "$(stats "?gc=1")"
+if [ "$HOLD" -gt 0 ]; then
+	sleep "$HOLD" # the server pings every 25 s; the client answers
+	S=$(stats "")
+	echo "after ${HOLD} s more ($(field pings_sent "$S") pings sent):"
+	report "  (as running):" "$S"
+	report "  after FreeOSMemory:" "$(stats "?gc=1")"
+fi

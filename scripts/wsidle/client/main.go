@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"os"
@@ -70,14 +71,19 @@ func open(url string, src net.IP) error {
 	}
 	go func() {
 		defer conn.Close()
+		buf := make([]byte, 125)
 		for {
-			f, err := ws.ReadFrame(conn)
-			if err != nil {
+			h, err := ws.ReadHeader(conn)
+			if err != nil || h.Length > int64(len(buf)) { // idle: only control frames
 				return
 			}
-			switch f.Header.OpCode {
+			p := buf[:h.Length]
+			if _, err := io.ReadFull(conn, p); err != nil {
+				return
+			}
+			switch h.OpCode {
 			case ws.OpPing:
-				_ = ws.WriteFrame(conn, ws.MaskFrameInPlace(ws.NewPongFrame(f.Payload)))
+				_ = ws.WriteFrame(conn, ws.MaskFrameInPlace(ws.NewPongFrame(p)))
 			case ws.OpClose:
 				return
 			}
