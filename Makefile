@@ -25,7 +25,8 @@ TESTFLAGS ?=
 FUZZ ?= \
 	./api:FuzzDecodeRequest \
 	./api:FuzzRenderMarkdown \
-	./api:FuzzWSCommand
+	./api:FuzzWSCommand \
+	./wsconn:FuzzReadFrames
 FUZZTIME      ?= 10s
 FUZZTIME_LONG ?= 5m
 

@@ -2,6 +2,7 @@ package wsconn
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -21,19 +22,30 @@ func benchConfig() Config {
 
 const fanoutWindow = 64
 
-// counter counts bytes received by client goroutines and wakes a waiter.
+// counter counts bytes received by client goroutines and wakes a waiter once the
+// count reaches its target.
 type counter struct {
 	atomic.Int64
-	wake chan struct{}
+	target atomic.Int64
+	wake   chan struct{}
 }
 
 func newCounter() *counter { return &counter{wake: make(chan struct{}, 1)} }
 
 func (c *counter) add(n int) {
-	c.Add(int64(n))
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if c.Add(int64(n)) >= c.target.Load() {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitFor blocks until the count reaches at least v.
+func (c *counter) waitFor(v int64) {
+	c.target.Store(v)
+	for c.Load() < v {
+		<-c.wake
 	}
 }
 
@@ -80,10 +92,10 @@ func dialDrained(tb testing.TB, url string, h *recorder, n int, received *counte
 }
 
 // fanout sends f to every connection once per round, rounds times, keeping at most
-// fanoutWindow rounds in flight, and waits until every byte was received. It
+// window rounds in flight, and waits until every byte was received. It
 // blocks while it waits (a spinning sender would starve the runtime's netpoller
 // and with it the in-process readers).
-func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds int, received *counter) {
+func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds, window int, received *counter) {
 	per := int64(f.Len()) * int64(len(conns))
 	base := received.Load()
 	for i := range rounds {
@@ -92,13 +104,11 @@ func fanout(tb testing.TB, conns []*Conn, f *Frame, rounds int, received *counte
 				tb.Fatalf("send: %v", err)
 			}
 		}
-		for int64(i+1)-(received.Load()-base)/per > fanoutWindow {
-			<-received.wake
+		if i+1 >= window {
+			received.waitFor(base + int64(i+1-window+1)*per)
 		}
 	}
-	for received.Load()-base < int64(rounds)*per {
-		<-received.wake
-	}
+	received.waitFor(base + int64(rounds)*per)
 }
 
 // TestSendAllocatesNothing guards the hot path: queueing a pre-encoded frame, and
@@ -109,7 +119,7 @@ func TestSendAllocatesNothing(t *testing.T) {
 	received := newCounter()
 	conns := dialDrained(t, url, h, 100, received)
 	f := NewTextFrame(bytes.Repeat([]byte("x"), 200))
-	fanout(t, conns, f, 50, received) // warm the pools
+	fanout(t, conns, f, 50, fanoutWindow, received) // warm the pools
 
 	allocs := testing.AllocsPerRun(500, func() { // below the queue bound: AllocsPerRun runs on one P
 		if err := conns[0].Send(f); err != nil {
@@ -126,7 +136,7 @@ func TestSendAllocatesNothing(t *testing.T) {
 	for range 3 {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		fanout(t, conns, f, 100, received)
+		fanout(t, conns, f, 100, fanoutWindow, received)
 		runtime.ReadMemStats(&after)
 		best = min(best, float64(after.Mallocs-before.Mallocs)/(100*100))
 	}
@@ -180,25 +190,28 @@ func BenchmarkSendFlush(b *testing.B) {
 	b.SetBytes(int64(f.Len()))
 	b.ReportAllocs()
 	b.ResetTimer()
-	fanout(b, conns, f, b.N, received)
+	fanout(b, conns, f, b.N, fanoutWindow, received)
 }
 
 // BenchmarkFanout sends one 256-byte frame to every connection of a room, on
 // loopback, with the readers in the same process; deliveries/s counts frames
-// received by clients per second.
+// received by clients per second. window=1 waits for every delivery of an event
+// before the next (no batching); window=64 lets events queue up, as a busy room
+// does, and shows the writev batching (frames/writev).
 func BenchmarkFanout(b *testing.B) {
-	for _, n := range []int{1000, 5000} {
-		b.Run(itoa(n), func(b *testing.B) {
+	for _, bc := range []struct{ n, window int }{{1000, 1}, {1000, fanoutWindow}, {5000, 1}, {5000, fanoutWindow}} {
+		n := bc.n
+		b.Run(fmt.Sprintf("conns=%d/window=%d", n, bc.window), func(b *testing.B) {
 			h := newRecorder(nil)
 			s, url := startServer(b, benchConfig(), h)
 			received := newCounter()
 			conns := dialDrained(b, url, h, n, received)
 			f := NewTextFrame(bytes.Repeat([]byte("e"), 256-4))
-			fanout(b, conns, f, 5, received)
+			fanout(b, conns, f, 5, fanoutWindow, received)
 			writes, frames := s.Stats().Writes.Load(), s.Stats().FramesOut.Load()
 			b.ReportAllocs()
 			b.ResetTimer()
-			fanout(b, conns, f, b.N, received)
+			fanout(b, conns, f, b.N, bc.window, received)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
 			w, fr := s.Stats().Writes.Load()-writes, s.Stats().FramesOut.Load()-frames
@@ -221,11 +234,4 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func itoa(n int) string {
-	if n%1000 == 0 {
-		return string(rune('0'+n/1000)) + "k"
-	}
-	return "n"
 }
