@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/node"
 )
 
 func init() { routeRegistrars = append(routeRegistrars, (*Server).registerAuth) }
@@ -147,7 +148,7 @@ func (s *Server) writeSession(ctx context.Context, w http.ResponseWriter, status
 }
 
 // handleLogout revokes the presented token until it would have expired and closes
-// this node's WebSocket connections opened with it; it answers 204. Other tokens of
+// every WebSocket connection opened with it, on every node; it answers 204. Other tokens of
 // the same user stay valid.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	var body struct{}
@@ -157,7 +158,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sess *Sess
 	if err := s.store.RevokeToken(r.Context(), sess.TokenID, sess.ExpiresAt); err != nil {
 		return fmt.Errorf("api: revoke token: %w", err)
 	}
-	s.hub.closeToken(sess.TokenID)
+	s.publish(&node.Event{Type: node.EventTokenRevoked, UserID: sess.UserID, Data: &node.TokenRevokedEvent{TokenID: sess.TokenID}})
 	writeNoContent(w)
 	return nil
 }

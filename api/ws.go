@@ -308,6 +308,12 @@ func (h *wsHub) shutdown(ctx context.Context) {
 type userSink struct{ h *wsHub }
 
 func (u userSink) Deliver(ev *node.Event) {
+	if ev.Type == node.EventTokenRevoked {
+		if t, ok := node.DecodeData[node.TokenRevokedEvent](ev); ok {
+			u.h.closeToken(t.TokenID)
+		}
+		return
+	}
 	frame := encodeEvent(ev)
 	if frame == nil {
 		return

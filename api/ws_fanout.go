@@ -36,6 +36,10 @@ type joinState struct {
 
 // Deliver implements node.Sink: called in the room's event order, never blocking.
 func (f *roomFanout) Deliver(ev *node.Event) {
+	if ev.Type == node.EventKick {
+		f.kick(ev)
+		return
+	}
 	frame := encodeEvent(ev)
 	if frame == nil {
 		return
@@ -55,6 +59,32 @@ func (f *roomFanout) Deliver(ev *node.Event) {
 			continue
 		}
 		c.send(frame)
+	}
+}
+
+// kick removes the sockets of the event's user (every socket when the user is zero)
+// from the fan-out at once; the hub's bookkeeping follows on another goroutine
+// (Deliver holds f.mu, which comes after wsHub.mu in the lock order).
+func (f *roomFanout) kick(ev *node.Event) {
+	k, ok := node.DecodeData[node.KickEvent](ev)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	var gone []*wsClient
+	for c := range f.members {
+		if k.UserID == chat.NilID || c.sess.UserID == k.UserID {
+			delete(f.members, c)
+			gone = append(gone, c)
+		}
+	}
+	f.mu.Unlock()
+	if len(gone) > 0 {
+		go func() {
+			for _, c := range gone {
+				f.hub.leaveRoom(c, f.room, f)
+			}
+		}()
 	}
 }
 
@@ -187,40 +217,14 @@ func (h *wsHub) leaveRoom(c *wsClient, room chat.ID, f *roomFanout) {
 	}
 }
 
-// kick removes a user's connections from a room at once (removed member, deleted
-// room): they stop receiving its events.
+// kick removes a user's connections from a room at once (removed member, left
+// member), on every node: the kick travels through the room's owner, after the event
+// that announced the departure.
 func (h *wsHub) kick(room chat.ID, user chat.ID) {
-	h.mu.Lock()
-	var conns []*wsClient
-	for c := range h.users[user] {
-		conns = append(conns, c)
-	}
-	h.mu.Unlock()
-	for _, c := range conns {
-		c.mu.Lock()
-		f := c.rooms[room]
-		c.mu.Unlock()
-		if f != nil {
-			h.leaveRoom(c, room, f)
-		}
-	}
+	h.s.publish(&node.Event{Type: node.EventKick, RoomID: room, Data: &node.KickEvent{UserID: user}})
 }
 
-// kickAll removes every local connection from a room (deleted room).
+// kickAll removes every connection from a room (deleted room), on every node.
 func (h *wsHub) kickAll(room chat.ID) {
-	h.mu.Lock()
-	f := h.rooms[room]
-	h.mu.Unlock()
-	if f == nil {
-		return
-	}
-	f.mu.Lock()
-	conns := make([]*wsClient, 0, len(f.members))
-	for c := range f.members {
-		conns = append(conns, c)
-	}
-	f.mu.Unlock()
-	for _, c := range conns {
-		h.leaveRoom(c, room, f)
-	}
+	h.s.publish(&node.Event{Type: node.EventKick, RoomID: room, Data: &node.KickEvent{}})
 }

@@ -1,6 +1,10 @@
 package node
 
-import "github.com/chatd/chatd/chat"
+import (
+	"encoding/json"
+
+	"github.com/chatd/chatd/chat"
+)
 
 // EventType names a server event of the wire contract.
 type EventType string
@@ -20,7 +24,25 @@ const (
 	EventRoomDeleted     EventType = "room_deleted"
 	EventPresence        EventType = "presence_updated"
 	EventNotification    EventType = "notification"
+
+	// EventKick is internal, never sent to clients: the edges drop the sockets of
+	// KickEvent.UserID (all sockets when zero) from the room, after the user_left or
+	// room_deleted event that precedes it in the room's order.
+	EventKick EventType = "_kick"
+	// EventTokenRevoked is internal: every node closes the sockets of the token
+	// (TokenRevokedEvent), as logout promises.
+	EventTokenRevoked EventType = "_token_revoked"
 )
+
+// KickEvent is the payload of EventKick.
+type KickEvent struct {
+	UserID chat.ID `json:"user_id"`
+}
+
+// TokenRevokedEvent is the payload of EventTokenRevoked.
+type TokenRevokedEvent struct {
+	TokenID string `json:"token_id"`
+}
 
 // Event is a domain event of one room (RoomID set) or one user (UserID set). Data is
 // the event's payload, the `data` object of the wire frame; the API encodes it once
@@ -58,4 +80,20 @@ type MessageEvent struct {
 type MessageDeletedEvent struct {
 	RoomID    chat.ID `json:"room_id"`
 	MessageID chat.ID `json:"message_id"`
+}
+
+// DecodeData returns an event's payload as *T, whether the event was made on this
+// node (Data is *T) or arrived from another (Data is its JSON).
+func DecodeData[T any](ev *Event) (*T, bool) {
+	switch d := ev.Data.(type) {
+	case *T:
+		return d, true
+	case json.RawMessage:
+		var v T
+		if json.Unmarshal(d, &v) != nil {
+			return nil, false
+		}
+		return &v, true
+	}
+	return nil, false
 }

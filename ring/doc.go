@@ -6,7 +6,7 @@
 //
 // # Placement
 //
-// A key's partition is xxhash(key) mod PartitionCount (271 by default). New
+// A key's partition is xxhash(key) mod PartitionCount (1021 by default). New
 // assigns each partition an owner with github.com/buraksezer/consistent
 // (consistent hashing with bounded loads: no member owns more than Load, 1.25,
 // times its fair share of partitions) and stores the result as a plain
