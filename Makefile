@@ -26,7 +26,8 @@ FUZZ ?= \
 	./api:FuzzDecodeRequest \
 	./api:FuzzRenderMarkdown \
 	./api:FuzzWSCommand \
-	./wsconn:FuzzReadFrames
+	./wsconn:FuzzReadFrames \
+	./ring:FuzzOwner
 FUZZTIME      ?= 10s
 FUZZTIME_LONG ?= 5m
 

