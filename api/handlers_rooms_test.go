@@ -108,8 +108,12 @@ type eventRecorder struct {
 	evs []*node.Event
 }
 
-// Deliver implements node.Sink.
+// Deliver implements node.Sink. Internal events (kicks), which clients never see,
+// are not recorded.
 func (r *eventRecorder) Deliver(ev *node.Event) {
+	if strings.HasPrefix(string(ev.Type), "_") {
+		return
+	}
 	r.mu.Lock()
 	r.evs = append(r.evs, ev)
 	r.mu.Unlock()

@@ -175,7 +175,7 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 	mlc.Delegate = mlDelegate{m}
 	mlc.Events = mlEvents{m}
 	mlc.Conflict = mlConflict{m}
-	mlc.Logger = log.New(mlLogWriter{m.log}, "", 0)
+	mlc.Logger = log.New(mlLogWriter{log: m.log, lastRefuse: new(atomic.Int64)}, "", 0)
 	if m.ml, err = memberlist.Create(mlc); err != nil {
 		return nil, fmt.Errorf("node: start gossip on %s: %w", cfg.Bind, err)
 	}
@@ -583,7 +583,8 @@ func (m *Membership) rejoin() {
 		m.log.Info("joined seeds", "seeds", missing, "answered", joined, "alive", alive)
 	case joined == 0 && alive <= 1 && time.Since(m.lastAloneWarn) > time.Minute:
 		m.lastAloneWarn = time.Now()
-		m.log.Warn("no seed answered; still alone, retrying", "seeds", missing, "every", m.cfg.RejoinInterval, "err", lastErr)
+		m.log.Warn("no seed answered; still alone, retrying", "seeds", missing, "every", m.cfg.RejoinInterval, "err", lastErr,
+			"hint", "a seed with another --cluster-key closes the connection at once (EOF)")
 	}
 }
 
@@ -648,8 +649,8 @@ func (m *Membership) join(addrs []string) (answered int, lastErr error) {
 			defer mu.Unlock()
 			if err != nil {
 				m.joinFailures.Add(1)
-				lastErr = fmt.Errorf("join %s: %w", a, err)
-				m.log.Debug("seed did not answer", "seed", a, "err", err)
+				lastErr = firstError(err)
+				m.log.Debug("seed did not answer", "seed", a, "err", lastErr)
 				return
 			}
 			answered++
@@ -657,6 +658,16 @@ func (m *Membership) join(addrs []string) (answered int, lastErr error) {
 	}
 	wg.Wait()
 	return answered, lastErr
+}
+
+// firstError unwraps the multierror memberlist's Join returns for a single seed, whose
+// text spans lines.
+func firstError(err error) error {
+	var multi interface{ WrappedErrors() []error }
+	if errors.As(err, &multi) && len(multi.WrappedErrors()) > 0 {
+		return multi.WrappedErrors()[0]
+	}
+	return err
 }
 
 func (m *Membership) hasOtherSeeds() bool {
@@ -759,15 +770,18 @@ func (c mlConflict) NotifyConflict(existing, other *memberlist.Node) {
 // mlLogWriter turns memberlist's log lines ("[LEVEL] memberlist: text") into slog
 // records at debug level: memberlist is chatty about every failed probe and sync,
 // which is routine while a node dies; what matters is logged by Membership itself at
-// proper levels. The original level is kept as an attribute.
-type mlLogWriter struct{ log *slog.Logger }
+// proper levels. The original level is kept as an attribute. One exception: traffic
+// refused for its label or key (a stray process or a node with another
+// --cluster-key) is a warning, at most one a minute, since a flood of it is cheap to
+// send. memberlist writes from many goroutines, hence the atomic.
+type mlLogWriter struct {
+	log        *slog.Logger
+	lastRefuse *atomic.Int64 // unix nanoseconds of the last refusal warning
+}
 
 var _ io.Writer = mlLogWriter{}
 
 func (w mlLogWriter) Write(p []byte) (int, error) {
-	if !w.log.Enabled(context.Background(), slog.LevelDebug) {
-		return len(p), nil
-	}
 	line, level := strings.TrimSpace(string(p)), ""
 	if rest, ok := strings.CutPrefix(line, "["); ok {
 		if lv, text, ok := strings.Cut(rest, "]"); ok {
@@ -775,6 +789,19 @@ func (w mlLogWriter) Write(p []byte) (int, error) {
 		}
 	}
 	line = strings.TrimPrefix(line, "memberlist: ")
-	w.log.Debug(line, "from", "memberlist", "memberlist_level", level)
+	if w.lastRefuse != nil && isRefusal(line) {
+		now, last := time.Now().UnixNano(), w.lastRefuse.Load()
+		if now-last > int64(time.Minute) && w.lastRefuse.CompareAndSwap(last, now) {
+			w.log.Warn("gossip traffic refused: wrong cluster key or label (repeats logged at debug)", "detail", line)
+			return len(p), nil
+		}
+	}
+	if w.log.Enabled(context.Background(), slog.LevelDebug) {
+		w.log.Debug(line, "from", "memberlist", "memberlist_level", level)
+	}
 	return len(p), nil
+}
+
+func isRefusal(line string) bool {
+	return strings.Contains(line, "unacceptable label") || strings.Contains(line, "decrypt")
 }

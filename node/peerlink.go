@@ -74,7 +74,7 @@ type PeerConfig struct {
 
 	// Timings; zero takes the constants above. Unexported: only tests shorten them.
 	heartbeat, readTimeout, writeTimeout, handshakeTimeout time.Duration
-	backoffMin, backoffMax                                  time.Duration
+	backoffMin, backoffMax                                 time.Duration
 }
 
 func (c *PeerConfig) fill() error {
@@ -89,21 +89,21 @@ func (c *PeerConfig) fill() error {
 	if c.Handler == nil {
 		return errors.New("node: peer links: nil handler")
 	}
-	setDefault(&c.Bind, DefaultPeerBind)
-	setDefault(&c.QueueBytes, DefaultPeerQueueBytes)
-	setDefault(&c.heartbeat, peerHeartbeat)
-	setDefault(&c.readTimeout, peerReadTimeout)
-	setDefault(&c.writeTimeout, peerWriteTimeout)
-	setDefault(&c.handshakeTimeout, peerHandshakeTimeout)
-	setDefault(&c.backoffMin, peerBackoffMin)
-	setDefault(&c.backoffMax, peerBackoffMax)
+	setPeerDefault(&c.Bind, DefaultPeerBind)
+	setPeerDefault(&c.QueueBytes, DefaultPeerQueueBytes)
+	setPeerDefault(&c.heartbeat, peerHeartbeat)
+	setPeerDefault(&c.readTimeout, peerReadTimeout)
+	setPeerDefault(&c.writeTimeout, peerWriteTimeout)
+	setPeerDefault(&c.handshakeTimeout, peerHandshakeTimeout)
+	setPeerDefault(&c.backoffMin, peerBackoffMin)
+	setPeerDefault(&c.backoffMax, peerBackoffMax)
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
 	return nil
 }
 
-func setDefault[T comparable](v *T, d T) {
+func setPeerDefault[T comparable](v *T, d T) {
 	var zero T
 	if *v == zero {
 		*v = d
@@ -151,7 +151,7 @@ type PeerStats struct {
 
 type peerCounters struct {
 	framesOut, bytesOut, framesIn, bytesIn atomic.Uint64
-	linksUp, reconnects, linkDrops          atomic.Uint64
+	linksUp, reconnects, linkDrops         atomic.Uint64
 	dialFailures, handshakeFailures        atomic.Uint64
 	queueResets                            atomic.Uint64
 	outLinks, inLinks                      atomic.Int64

@@ -38,12 +38,12 @@ import (
 // on a private network, or under WireGuard/IPsec); a client or a stray process that
 // can only open connections cannot get a frame accepted.
 const (
-	peerVersion    = 1
-	peerNonceLen   = 32
-	peerMACLen     = sha256.Size
-	peerMaxNameLen = 255
-	peerMACLabel   = "chatd peer link v1"
-	peerKeyLabel   = "chatd peer-link key v1"
+	peerVersion     = 1
+	peerNonceLen    = 32
+	peerMACLen      = sha256.Size
+	peerMaxNameLen  = 255
+	peerMACLabel    = "chatd peer link v1"
+	peerKeyLabel    = "chatd peer-link key v1"
 	peerHandshakeOK = 1
 )
 
