@@ -47,22 +47,32 @@ type clusterMember struct {
 	RoomsOwned int    `json:"rooms_owned"`
 }
 
-// clusterView is GET /cluster's body. Until the cluster arrives (issue 4) a node is
-// a cluster of one at ring version 0.
+// clusterView is GET /cluster's body.
 type clusterView struct {
 	Self        string          `json:"self"`
-	RingVersion int64           `json:"ring_version"`
+	RingVersion uint64          `json:"ring_version"`
 	Members     []clusterMember `json:"members"`
 }
 
+// handleCluster shows the members as this node sees them. rooms_owned is exact for
+// this node and, for the others, the rooms this node knows they own (the rooms it
+// uses whose ring owner they are).
 func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request) error {
-	self := clusterMember{
-		Name:       s.node.Name(),
-		State:      "alive",
-		HTTPAddr:   r.Host,
-		RoomsOwned: s.node.RoomsOwned(),
+	v := s.node.ClusterView()
+	owned := s.node.RoomsByOwner()
+	out := clusterView{Self: v.Self, RingVersion: v.RingVersion, Members: make([]clusterMember, 0, len(v.Members))}
+	for _, m := range v.Members {
+		cm := clusterMember{Name: m.Name, State: m.State, GossipAddr: m.GossipAddr,
+			PeerAddr: m.Meta.PeerAddr, HTTPAddr: m.Meta.HTTPAddr, RoomsOwned: owned[m.Name]}
+		if m.Name == v.Self {
+			cm.RoomsOwned = s.node.RoomsOwned()
+			if cm.HTTPAddr == "" {
+				cm.HTTPAddr = r.Host
+			}
+		}
+		out.Members = append(out.Members, cm)
 	}
-	return writeJSON(w, http.StatusOK, clusterView{Self: self.Name, Members: []clusterMember{self}})
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleClusterRoom(w http.ResponseWriter, r *http.Request) error {

@@ -178,6 +178,9 @@ func (s *Server) createDirectRoom(w http.ResponseWriter, r *http.Request, sess *
 	if err != nil {
 		return fmt.Errorf("api: create direct room: %w", err)
 	}
+	// Opening an existing DM may re-add a participant who had left: the owner's
+	// cached member set must not keep refusing their sends.
+	s.node.RoomChanged(dm.ID)
 	view, err := s.roomView(ctx, dm.ID, sess.UserID)
 	if err != nil {
 		return err

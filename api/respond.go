@@ -42,7 +42,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = chat.Errorf(chat.CodeInternal, "internal server error")
 	}
 	status := e.Code.Status()
-	if e.Code == chat.CodeRateLimited && e.RetryAfterMs > 0 {
+	if e.RetryAfterMs > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt((e.RetryAfterMs+999)/1000, 10))
 	}
 	if status >= 500 && e.Code != chat.CodeInternal {

@@ -158,10 +158,12 @@ func (s *Server) allowSend(ctx context.Context, user chat.ID) error {
 		if ctx.Err() != nil {
 			return chat.Errorf(chat.CodeUnavailable, "request cancelled")
 		}
+		s.m.redisErrors.Inc()
 		s.log.Warn("send rate limiter unavailable; send allowed", "user", user, "err", err)
 		return nil
 	}
 	if !ok {
+		s.m.rateLimited.Inc()
 		ms := max(retry.Milliseconds(), 1)
 		if retry > time.Duration(ms)*time.Millisecond {
 			ms++ // round up: retrying at retry_after_ms must succeed

@@ -31,6 +31,9 @@ type Config struct {
 	Now func() chat.Time
 	// Gatherer serves /metrics; nil leaves /metrics unrouted.
 	Gatherer prometheus.Gatherer
+	// Registerer receives the API's and the WebSocket connections' metrics; nil
+	// keeps them unregistered.
+	Registerer prometheus.Registerer
 	// MaxConnsPerUser and MaxConnsPerIP cap WebSocket connections (defaults 100 and
 	// 10,000); an upgrade over a cap is refused with 429.
 	MaxConnsPerUser, MaxConnsPerIP int
@@ -56,6 +59,7 @@ type Server struct {
 	// hub holds this node's WebSocket connections (ws.go).
 	hub      *wsHub
 	presence persist.Presence
+	m        *metrics
 }
 
 // New builds the API over a store, a node and a rate limiter.
@@ -88,6 +92,7 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 		mux:     http.NewServeMux(),
 	}
 	s.presence = cfg.Presence
+	s.m = newMetrics()
 	s.auth = newAuthenticator(cfg, store)
 	s.touch.init()
 	hub, err := newHub(s)
@@ -95,6 +100,9 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 		return nil, fmt.Errorf("api: websocket hub: %w", err)
 	}
 	s.hub = hub
+	if cfg.Registerer != nil {
+		s.registerMetrics(cfg.Registerer)
+	}
 	s.routes()
 	return s, nil
 }
@@ -166,6 +174,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("readiness: store unreachable", "err", err)
 		return chat.Errorf(chat.CodeUnavailable, "store unreachable")
+	}
+	if !s.node.Ready() {
+		return chat.Errorf(chat.CodeUnavailable, "not joined to the cluster yet")
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -298,10 +298,12 @@ func (h *wsHub) sweep() {
 	}
 }
 
-// shutdown closes every connection with 1012 (service restart).
+// shutdown closes every connection with 1012 (service restart) and writes the read
+// markers still waiting for their batch.
 func (h *wsHub) shutdown(ctx context.Context) {
 	h.stopOnce.Do(func() { close(h.stop) })
 	h.srv.Shutdown(ctx, wsconn.CloseServiceRestart, "server restart")
+	h.flushReadsOnce()
 }
 
 // userSink delivers user events (notifications, presence) to the user's sockets.

@@ -58,6 +58,7 @@ func (h *wsHub) connected(c *wsClient) {
 	defer cancel()
 	total, err := h.s.presence.Connect(ctx, c.sess.UserID, h.s.node.Name())
 	if err != nil {
+		h.s.m.redisErrors.Inc()
 		h.s.log.Warn("presence connect", "err", err)
 		return
 	}
@@ -73,6 +74,7 @@ func (h *wsHub) disconnected(c *wsClient) {
 	defer cancel()
 	total, err := h.s.presence.Disconnect(ctx, c.sess.UserID, h.s.node.Name())
 	if err != nil {
+		h.s.m.redisErrors.Inc()
 		h.s.log.Warn("presence disconnect", "err", err)
 		return
 	}

@@ -191,6 +191,11 @@ func (c *Client) forget(id string) {
 func (c *Client) Join(ctx context.Context, room chat.ID) (int64, error) {
 	c.mu.Lock()
 	since, known := c.rooms[room]
+	if !known {
+		// Track the room from now on, so a message that arrives before the ack is
+		// counted and a reconnect in between cannot deliver it twice.
+		c.rooms[room] = 0
+	}
 	c.mu.Unlock()
 	data := map[string]any{"room_id": room}
 	if known {
@@ -273,7 +278,7 @@ func (c *Client) run() {
 		default:
 		}
 		c.setState(Connecting)
-		conn, err := c.dial()
+		conn, br, err := c.dial()
 		if err != nil {
 			if errors.Is(err, ErrRejected) {
 				c.fail(err)
@@ -285,8 +290,13 @@ func (c *Client) run() {
 			continue
 		}
 		attempt = -1
-		c.serve(conn)
+		c.serve(conn, br)
 		c.setState(Disconnected)
+		// Spread reconnects: when a node goes away, all its clients lose their
+		// connection at once and must not come back at once.
+		if !c.sleep(time.Duration(rand.Int64N(int64(4*c.cfg.MinBackoff) + 1))) {
+			return
+		}
 	}
 }
 
@@ -323,7 +333,7 @@ func (c *Client) fail(err error) {
 	c.mu.Unlock()
 }
 
-func (c *Client) dial() (net.Conn, error) {
+func (c *Client) dial() (net.Conn, *bufio.Reader, error) {
 	u := strings.Replace(strings.TrimRight(c.cfg.URL, "/"), "http", "ws", 1) + "/ws"
 	d := ws.Dialer{
 		Header:  ws.HandshakeHeaderHTTP(http.Header{"Authorization": {"Bearer " + c.cfg.Token}}),
@@ -339,18 +349,20 @@ func (c *Client) dial() (net.Conn, error) {
 	if err != nil {
 		var se ws.StatusError
 		if errors.As(err, &se) && (int(se) == http.StatusUnauthorized || int(se) == http.StatusForbidden) {
-			return nil, fmt.Errorf("%w: %d", ErrRejected, int(se))
+			return nil, nil, fmt.Errorf("%w: %d", ErrRejected, int(se))
 		}
-		return nil, fmt.Errorf("client: dial %s: %w", u, err)
+		return nil, nil, fmt.Errorf("client: dial %s: %w", u, err)
 	}
-	if br != nil {
-		ws.PutReader(br) // the server sends nothing before our first command
+	// br holds whatever the server sent right after the handshake (it may speak
+	// first, e.g. presence): reading goes on from it.
+	if br == nil {
+		br = bufio.NewReaderSize(conn, 8<<10)
 	}
-	return conn, nil
+	return conn, br, nil
 }
 
 // serve runs one connection: re-join rooms, resend unanswered commands, then read.
-func (c *Client) serve(conn net.Conn) {
+func (c *Client) serve(conn net.Conn, br *bufio.Reader) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -375,7 +387,7 @@ func (c *Client) serve(conn net.Conn) {
 	for _, f := range resend {
 		_ = c.write(conn, f)
 	}
-	c.read(conn)
+	c.read(conn, br)
 	c.mu.Lock()
 	c.conn = nil
 	c.mu.Unlock()
@@ -396,8 +408,7 @@ func (c *Client) write(conn net.Conn, payload []byte) error {
 }
 
 // read handles frames until the connection fails.
-func (c *Client) read(conn net.Conn) {
-	br := bufio.NewReaderSize(conn, 8<<10)
+func (c *Client) read(conn net.Conn, br *bufio.Reader) {
 	for {
 		hdr, err := ws.ReadHeader(br)
 		if err != nil {

@@ -275,8 +275,10 @@ func (n *Node) committed(sh *roomShare) {
 	n.m.committed.Add(float64(len(sh.items)))
 	delivered := 0
 	for _, p := range sh.items {
-		delivered += r.deliverLocked(&Event{Type: EventMessageCreated, RoomID: r.id, Seq: p.msg.Seq,
-			Data: &MessageEvent{RoomID: r.id, Message: p.msg}})
+		ev := &Event{Type: EventMessageCreated, RoomID: r.id, Seq: p.msg.Seq,
+			Data: &MessageEvent{RoomID: r.id, Message: p.msg}}
+		delivered += r.deliverLocked(ev)
+		n.fanoutRemoteLocked(r, ev)
 	}
 	r.pubMu.Unlock()
 	n.m.fanout.Add(float64(delivered))

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -212,7 +211,7 @@ func (c *MembershipConfig) fill() error {
 		return fmt.Errorf("node: gossip: the cluster key must be 16, 24 or 32 bytes, not %d", len(c.Key))
 	}
 	for _, s := range c.Join {
-		if _, err := splitAddr(s); err != nil {
+		if _, _, err := splitAddr(s); err != nil {
 			return fmt.Errorf("node: gossip: seed %q: %w", s, err)
 		}
 	}
@@ -324,20 +323,10 @@ func resolveAdvertise(host string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("node: gossip advertise %q: %w", host, err)
 	}
-	slices.SortStableFunc(ips, func(a, b net.IPAddr) int { // IPv4 first
-		return boolInt(a.IP.To4() == nil) - boolInt(b.IP.To4() == nil)
-	})
-	if len(ips) == 0 {
-		return "", fmt.Errorf("node: gossip advertise %q: no address", host)
+	if i := slices.IndexFunc(ips, func(a net.IPAddr) bool { return a.IP.To4() != nil }); i > 0 {
+		ips[0] = ips[i]
 	}
-	return ips[0].IP.String(), nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return ips[0].IP.String(), nil // LookupIPAddr returns an address or an error
 }
 
 // afterCreate completes the metadata's hosts with the advertise IP now that memberlist
@@ -384,8 +373,11 @@ func (m *Membership) setMeta(meta NodeMeta, leaving bool) error {
 	if err != nil {
 		return fmt.Errorf("node: gossip: encode metadata: %w", err)
 	}
-	// Leaving adds a few bytes later: check the larger form now, so Leave cannot fail on it.
-	if len(b)+len(`,"l":true`) > memberlist.MetaMaxSize {
+	size := len(b)
+	if !leaving { // check the form Leave will send, so that Leave cannot fail on it
+		size += len(`,"l":true`)
+	}
+	if size > memberlist.MetaMaxSize {
 		return fmt.Errorf("node: gossip: metadata is %d bytes, over memberlist's %d", len(b), memberlist.MetaMaxSize)
 	}
 	m.meta.Store(&b)
@@ -616,19 +608,19 @@ func (m *Membership) missingSeeds() []string {
 }
 
 func (m *Membership) resolveSeed(seed string) ([]string, error) {
-	hp, _ := splitAddr(seed) // validated by fill
-	if ip := net.ParseIP(hp.host); ip != nil {
-		return []string{net.JoinHostPort(ip.String(), hp.port)}, nil
+	host, port, _ := splitAddr(seed) // validated by fill
+	if ip := net.ParseIP(host); ip != nil {
+		return []string{net.JoinHostPort(ip.String(), port)}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	ips, err := net.DefaultResolver.LookupIPAddr(ctx, hp.host)
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, 0, len(ips))
 	for _, ip := range ips {
-		out = append(out, net.JoinHostPort(ip.IP.String(), hp.port))
+		out = append(out, net.JoinHostPort(ip.IP.String(), port))
 	}
 	return out, nil
 }
@@ -679,22 +671,15 @@ func (m *Membership) hasOtherSeeds() bool {
 	return false
 }
 
-// hostPort is a split host:port.
-type hostPort struct{ host, port string }
-
 // splitAddr checks a seed address: host:port with a non-empty host and a port in 1-65535.
-func splitAddr(s string) (hostPort, error) {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return hostPort{}, fmt.Errorf("want host:port: %w", err)
+func splitAddr(s string) (host, port string, err error) {
+	if host, port, err = net.SplitHostPort(s); err != nil {
+		return "", "", fmt.Errorf("want host:port: %w", err)
 	}
-	if host == "" {
-		return hostPort{}, errors.New("want host:port: empty host")
+	if p, err := strconv.ParseUint(port, 10, 16); host == "" || err != nil || p == 0 {
+		return "", "", fmt.Errorf("want host:port with a host and a port, not %q", s)
 	}
-	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-		return hostPort{}, fmt.Errorf("want host:port: bad port %q", port)
-	}
-	return hostPort{host, port}, nil
+	return host, port, nil
 }
 
 // selfAddrs recognises this node's own gossip address among the seeds (a node may
@@ -779,8 +764,6 @@ type mlLogWriter struct {
 	lastRefuse *atomic.Int64 // unix nanoseconds of the last refusal warning
 }
 
-var _ io.Writer = mlLogWriter{}
-
 func (w mlLogWriter) Write(p []byte) (int, error) {
 	line, level := strings.TrimSpace(string(p)), ""
 	if rest, ok := strings.CutPrefix(line, "["); ok {
@@ -802,6 +785,13 @@ func (w mlLogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// isRefusal recognises memberlist's lines for traffic with another label, or that
+// fails authenticated decryption (packets, and streams: "message authentication failed").
 func isRefusal(line string) bool {
-	return strings.Contains(line, "unacceptable label") || strings.Contains(line, "decrypt")
+	for _, s := range []string{"unacceptable label", "Decrypt packet failed", "message authentication failed"} {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -180,7 +180,7 @@ func TestMembershipConfigErrors(t *testing.T) {
 		{"no name", MembershipConfig{Bind: "127.0.0.1:0"}, "name is required"},
 		{"short key", MembershipConfig{Name: "a", Bind: "127.0.0.1:0", Key: make([]byte, 10)}, "16, 24 or 32 bytes"},
 		{"seed without port", MembershipConfig{Name: "a", Bind: "127.0.0.1:0", Join: []string{"127.0.0.1"}}, "host:port"},
-		{"seed without host", MembershipConfig{Name: "a", Bind: "127.0.0.1:0", Join: []string{":7946"}}, "empty host"},
+		{"seed without host", MembershipConfig{Name: "a", Bind: "127.0.0.1:0", Join: []string{":7946"}}, "with a host and a port"},
 		{"bind on a name", MembershipConfig{Name: "a", Bind: "localhost:0"}, "must be an IP"},
 		{"advertise with port", MembershipConfig{Name: "a", Bind: "127.0.0.1:0", Advertise: "example.com:7946"}, "without port"},
 		{"huge meta", MembershipConfig{Name: "a", Bind: "127.0.0.1:0", Meta: NodeMeta{PeerAddr: strings.Repeat("x", 600)}}, "over memberlist's 512"},

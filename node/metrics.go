@@ -15,6 +15,9 @@ type metrics struct {
 	roomsOwned    prometheus.Gauge
 	ownership     prometheus.Counter
 	fanout        prometheus.Counter
+	ringChanges   prometheus.Counter
+	peerFrames    prometheus.Counter
+	gapRepairs    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -45,10 +48,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		fanout: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_fanout_deliveries_total", Help: "Room events handed to local sinks.",
 		}),
+		ringChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_ring_changes_total", Help: "Ring rebuilds after membership changes.",
+		}),
+		peerFrames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_peer_link_frames_total", Help: "Frames this node sent on peer links.",
+		}),
+		gapRepairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_gap_repairs_total", Help: "Gaps in a room's events repaired from the store.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.committed, m.batchSize, m.commitSeconds, m.fenced, m.storeErrors,
-			m.roomsOwned, m.ownership, m.fanout)
+			m.roomsOwned, m.ownership, m.fanout, m.ringChanges, m.peerFrames, m.gapRepairs)
 	}
 	return m
 }

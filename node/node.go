@@ -37,6 +37,9 @@ type Config struct {
 	RecentSize int
 	// Registerer receives the node's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
+	// Cluster, when set, makes the node a member of a cluster (gossip, peer links,
+	// ring ownership); nil runs a cluster of one.
+	Cluster *ClusterConfig
 }
 
 // DefaultConfig returns the defaults, each chosen for a small LAN node.
@@ -83,7 +86,10 @@ type Node struct {
 
 	inflight inflightSends
 
-	userSink atomic.Pointer[sinkBox]
+	userSink      atomic.Pointer[sinkBox]
+	ownerInflight inflightSends
+
+	cluster *cluster // nil on a single node
 
 	closeOnce sync.Once
 }
@@ -99,16 +105,27 @@ func New(cfg Config, store persist.Store, log *slog.Logger) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, store: store, log: log, rooms: make(map[chat.ID]*room), m: newMetrics(cfg.Registerer)}
 	n.inflight.init()
+	n.ownerInflight.init()
 	n.commit = newGroupCommit(n, cfg)
+	if cfg.Cluster != nil {
+		if err := n.startCluster(cfg.Cluster); err != nil {
+			n.commit.close()
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
 // Name returns the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
 
-// Close stops the group commit after flushing what is queued. Safe to call twice.
+// Close leaves the cluster (its rooms move to the other members), then stops the
+// group commit after flushing what is queued. Safe to call twice.
 func (n *Node) Close() error {
-	n.closeOnce.Do(func() { n.commit.close() })
+	n.closeOnce.Do(func() {
+		n.Leave()
+		n.commit.close()
+	})
 	return nil
 }
 
@@ -141,6 +158,9 @@ func (n *Node) Send(ctx context.Context, req *SendRequest) (msg *chat.Message, c
 // direct room) without sending, so the API can refuse a send before it counts
 // against the rate limit. Send checks again: the answer may change in between.
 func (n *Node) CheckSender(ctx context.Context, roomID, sender chat.ID) error {
+	if !n.isLocal(roomID) {
+		return n.checkSenderStore(ctx, roomID, sender)
+	}
 	r := n.room(roomID)
 	if err := n.ensureOwned(ctx, r); err != nil {
 		return err
@@ -155,8 +175,11 @@ func (n *Node) CheckSender(ctx context.Context, roomID, sender chat.ID) error {
 // every node holding one of the user's connections (here: this node's).
 func (n *Node) Publish(ev *Event) {
 	if ev.RoomID == chat.NilID && ev.UserID != chat.NilID {
-		if b := n.userSink.Load(); b != nil {
-			b.sink.Deliver(ev)
+		n.deliverUser(ev)
+		if n.cluster != nil {
+			// Every node holding one of the user's connections delivers it; a node
+			// without any drops it.
+			n.cluster.broadcast(kindUserEvent, wireOf(ev))
 		}
 		return
 	}
@@ -195,10 +218,10 @@ type RoomOwnership struct {
 	Epoch  int64   `json:"epoch"`
 }
 
-// Ownership returns who owns the room as far as this node knows. On one node the
-// node itself owns every room; the epoch is 0 until the room was first used.
+// Ownership returns who owns the room as far as this node knows: the ring's owner,
+// and the epoch when this node is that owner (0 until the room was first used).
 func (n *Node) Ownership(roomID chat.ID) RoomOwnership {
-	o := RoomOwnership{RoomID: roomID, Owner: n.cfg.Name}
+	o := RoomOwnership{RoomID: roomID, Owner: n.Owner(roomID)}
 	n.mu.Lock()
 	r := n.rooms[roomID]
 	n.mu.Unlock()
@@ -210,6 +233,21 @@ func (n *Node) Ownership(roomID chat.ID) RoomOwnership {
 		r.mu.Unlock()
 	}
 	return o
+}
+
+// RoomsByOwner counts the rooms this node holds state for by their ring owner.
+func (n *Node) RoomsByOwner() map[string]int {
+	n.mu.Lock()
+	ids := make([]chat.ID, 0, len(n.rooms))
+	for id := range n.rooms {
+		ids = append(ids, id)
+	}
+	n.mu.Unlock()
+	out := make(map[string]int)
+	for _, id := range ids {
+		out[n.Owner(id)]++
+	}
+	return out
 }
 
 // RoomsOwned counts the rooms this node owns now.

@@ -198,6 +198,7 @@ type Peers struct {
 	cfg    PeerConfig
 	key    []byte
 	ln     net.Listener
+	addr   string // ln's address, formatted once
 	log    *slog.Logger
 	dialer net.Dialer
 
@@ -236,6 +237,7 @@ func ListenPeers(cfg PeerConfig) (*Peers, error) {
 		cfg:      cfg,
 		key:      derivePeerKey(cfg.Key),
 		ln:       ln,
+		addr:     ln.Addr().String(),
 		log:      cfg.Log.With("component", "peerlink", "node", cfg.Name),
 		dialer:   net.Dialer{Timeout: cfg.handshakeTimeout, KeepAliveConfig: keepAlive},
 		inbound:  make(map[*peerInConn]struct{}),
@@ -251,7 +253,7 @@ func ListenPeers(cfg PeerConfig) (*Peers, error) {
 
 // Addr returns the listener's address (with the actual port when Bind asked for 0).
 // Advertise the port with this node's reachable host, not a wildcard address.
-func (p *Peers) Addr() string { return p.ln.Addr().String() }
+func (p *Peers) Addr() string { return p.addr }
 
 // Send queues a frame for peer `to`, dialing addr (the peer's link address from
 // membership) if there is no link yet. It copies payload and never blocks on the

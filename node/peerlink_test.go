@@ -285,7 +285,7 @@ func TestPeerLinksRawClientsInjectNothing(t *testing.T) {
 			_, _ = rand.Read(junk)
 			_, _ = c.Write(junk)
 		},
-		"frames without handshake": func(t *testing.T, c net.Conn) { _, _ = c.Write(bytes.Repeat(frame, 100)) },
+		"frames without handshake":  func(t *testing.T, c net.Conn) { _, _ = c.Write(bytes.Repeat(frame, 100)) },
 		"hello with a forged proof": func(t *testing.T, c net.Conn) { fakeProof(t, c, "a") },
 		"hello claiming the node's own name": func(t *testing.T, c net.Conn) {
 			_, _ = c.Write(append(hello("b"), bytes.Repeat(frame, 10)...))
@@ -379,12 +379,18 @@ func TestPeerLinksStalledReceiverResetsLink(t *testing.T) {
 	buf := make([]byte, 0, 20<<10)
 	var slowest time.Duration
 	var err error
-	for seq := uint64(0); seq < 100000; seq++ { // 1.6 GB: far more than any socket buffers
+	var sent uint64
+	for sent = 0; sent < 100000; sent++ { // 1.6 GB: far more than any socket buffers
 		start := time.Now()
-		err = a.Send("b", b.Addr(), 7, testPayload(buf, 0, seq, 16<<10-10))
+		err = a.Send("b", b.Addr(), 7, testPayload(buf, 0, sent, 16<<10-10))
 		slowest = max(slowest, time.Since(start))
 		if err != nil {
 			break
+		}
+		// Let the writer drain the queue as long as the sockets take it, so that the
+		// reset comes from the stalled receiver, not from a burst outrunning the writer.
+		for deadline := time.Now().Add(20 * time.Millisecond); a.Stats().FramesOut <= sent && time.Now().Before(deadline); {
+			runtime.Gosched()
 		}
 	}
 	if !errors.Is(err, ErrPeerQueueFull) {
@@ -393,6 +399,10 @@ func TestPeerLinksStalledReceiverResetsLink(t *testing.T) {
 	if slowest > 250*time.Millisecond {
 		t.Errorf("the slowest Send took %v: Send must not block on a stalled peer", slowest)
 	}
+	if out := a.Stats().FramesOut; out < 2*256/16 {
+		t.Errorf("only %d frames reached the socket before the reset: the sockets never filled", out)
+	}
+	t.Logf("%d frames sent, %d written to the socket before the reset; slowest Send %v", sent, a.Stats().FramesOut, slowest)
 	peerWaitFor(t, 5*time.Second, "PeerDown(b)", func() bool { return ra.get(func(r *peerRecorder) int { return r.downs["b"] }) > 0 })
 	if s := a.Stats(); s.QueueResets != 1 {
 		t.Errorf("stats: %+v, want one queue reset", s)

@@ -27,6 +27,13 @@ type room struct {
 	typ     chat.RoomType
 	members map[chat.ID]*memberInfo // nil entry: known non-member
 	sinks   map[Sink]struct{}
+
+	// Cluster state. remoteSubs: nodes subscribed to this owned room. subOwner: the
+	// node this node's sinks get the room's events from (itself when it owns the
+	// room). remoteSeqKnown: lastSeq was set by an owner's ack (edge mode).
+	remoteSubs     map[string]struct{}
+	subOwner       string
+	remoteSeqKnown bool
 }
 
 // memberInfo is the cached part of a membership the owner checks on every send.
@@ -56,6 +63,9 @@ func (n *Node) ensureOwned(ctx context.Context, r *room) error {
 	if owned {
 		return nil
 	}
+	if !n.isLocal(r.id) {
+		return chat.Errorf(chat.CodeNotOwner, "room ownership is moving; retry")
+	}
 	r.acquireMu.Lock()
 	defer r.acquireMu.Unlock()
 	r.mu.Lock()
@@ -84,11 +94,22 @@ func (n *Node) ensureOwned(ctx context.Context, r *room) error {
 	}
 	n.m.roomsOwned.Inc()
 	n.m.ownership.Inc()
+	// Local subscribers fed by the previous owner may be behind the store: bring them
+	// up to the room's last seq before this node takes writes (and events) for it.
+	r.pubMu.Lock()
+	r.mu.Lock()
+	behind := len(r.sinks) > 0 && r.lastSeq < lastSeq
+	r.mu.Unlock()
+	if behind {
+		n.repairLocked(r, lastSeq)
+	}
 	r.mu.Lock()
 	r.owned, r.epoch, r.lastSeq, r.typ = true, epoch, lastSeq, info.Type
+	r.subOwner = n.cfg.Name
 	r.recent.reset(recent)
 	r.members = make(map[chat.ID]*memberInfo)
 	r.mu.Unlock()
+	r.pubMu.Unlock()
 	n.log.Debug("room acquired", "room", r.id, "epoch", epoch, "last_seq", lastSeq)
 	return nil
 }
@@ -123,6 +144,16 @@ func (n *Node) member(ctx context.Context, r *room, user chat.ID) (*memberInfo, 
 }
 
 func (n *Node) roomChanged(id chat.ID) {
+	if n.cluster != nil {
+		if owner := n.cluster.owner(id); owner != "" && owner != n.cfg.Name {
+			_ = n.cluster.send(owner, kindRoomChanged, encodeWire(&wireSub{Room: id}))
+		}
+	}
+	n.roomChangedLocal(id)
+}
+
+// roomChangedLocal drops this node's cached members of the room.
+func (n *Node) roomChangedLocal(id chat.ID) {
 	n.mu.Lock()
 	r := n.rooms[id]
 	n.mu.Unlock()
@@ -138,14 +169,19 @@ func (n *Node) roomChanged(id chat.ID) {
 
 func (n *Node) subscribe(ctx context.Context, id chat.ID, sink Sink) (int64, error) {
 	r := n.room(id)
-	if err := n.ensureOwned(ctx, r); err != nil {
+	r.pubMu.Lock()
+	r.mu.Lock()
+	r.sinks[sink] = struct{}{}
+	r.mu.Unlock()
+	r.pubMu.Unlock()
+	if err := n.ensureSubscribed(ctx, r); err != nil {
+		n.unsubscribe(id, sink)
 		return 0, err
 	}
 	r.pubMu.Lock()
 	defer r.pubMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.sinks[sink] = struct{}{}
 	return r.lastSeq, nil
 }
 
@@ -158,7 +194,14 @@ func (n *Node) unsubscribe(id chat.ID, sink Sink) {
 	}
 	r.mu.Lock()
 	delete(r.sinks, sink)
+	var tell string
+	if len(r.sinks) == 0 && r.subOwner != "" && r.subOwner != n.cfg.Name {
+		tell, r.subOwner, r.remoteSeqKnown = r.subOwner, "", false
+	}
 	r.mu.Unlock()
+	if tell != "" && n.cluster != nil {
+		_ = n.cluster.send(tell, kindUnsub, encodeWire(&wireSub{Room: id}))
+	}
 }
 
 // deliverLocked hands ev to every sink of r and returns how many; the caller holds
@@ -181,21 +224,24 @@ func (r *room) deliverLocked(ev *Event) int {
 }
 
 func (n *Node) publish(ev *Event) {
+	if n.cluster != nil {
+		if owner := n.cluster.owner(ev.RoomID); owner != n.cfg.Name {
+			if owner == "" {
+				return
+			}
+			if err := n.cluster.send(owner, kindPublish, wireOf(ev)); err != nil {
+				n.log.Warn("event to room owner", "room", ev.RoomID, "type", ev.Type, "err", err)
+			}
+			return
+		}
+	}
 	n.mu.Lock()
-	r := n.rooms[ev.RoomID]
+	_, known := n.rooms[ev.RoomID]
 	n.mu.Unlock()
-	if r == nil {
-		return // nobody subscribed on this node
+	if !known {
+		return // nobody subscribed here and the room is not in use
 	}
-	r.pubMu.Lock()
-	if ev.Message != nil {
-		r.mu.Lock()
-		r.recent.update(ev.Message)
-		r.mu.Unlock()
-	}
-	delivered := r.deliverLocked(ev)
-	r.pubMu.Unlock()
-	n.m.fanout.Add(float64(delivered))
+	n.publishOwned(ev)
 }
 
 func (n *Node) recent(id chat.ID, after int64) ([]chat.Message, int64, bool) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"sync"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -20,11 +21,69 @@ func (n *Node) send(ctx context.Context, req *SendRequest) (*chat.Message, bool,
 				return nil, false, ErrUnknownOutcome
 			}
 		}
-		msg, created, err := n.sendOnce(ctx, req)
+		msg, created, err := n.route(ctx, req)
 		n.inflight.finish(req.Sender.ID, *req.ClientMsgID, call, msg, err)
 		return msg, created, err
 	}
-	return n.sendOnce(ctx, req)
+	return n.route(ctx, req)
+}
+
+// routeAttempts bounds how often a send follows a moving owner before it reports
+// not_owner (which still means "not stored": the client may resend).
+const routeAttempts = 5
+
+// route sends through the room's owner: this node, or the one the ring names.
+// While ownership moves the owner answers not_owner and the send follows it.
+func (n *Node) route(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
+	var err error
+	for attempt := 0; attempt < routeAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, false, err
+			}
+		}
+		var (
+			msg     *chat.Message
+			created bool
+		)
+		owner := n.Owner(req.RoomID)
+		switch owner {
+		case "":
+			err = chat.Errorf(chat.CodeNotOwner, "no node owns this room yet; retry")
+			continue
+		case n.cfg.Name:
+			msg, created, err = n.sendOwned(ctx, req)
+		default:
+			msg, created, err = n.sendRemote(ctx, owner, req)
+		}
+		if e := chat.AsError(err); e == nil || e.Code != chat.CodeNotOwner {
+			return msg, created, err
+		}
+	}
+	return nil, false, err
+}
+
+// sendOwned is the owner's side of a send (from this node or forwarded by an edge):
+// idempotency, the sender's rights, sequencing and group commit. Concurrent resends
+// of one client_msg_id, from any edges, wait for the first.
+func (n *Node) sendOwned(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
+	if req.ClientMsgID == nil {
+		return n.sendOnce(ctx, req)
+	}
+	call, first := n.ownerInflight.join(req.Sender.ID, *req.ClientMsgID)
+	if !first {
+		select {
+		case <-call.done:
+			return call.msg, false, call.err
+		case <-ctx.Done():
+			return nil, false, ErrUnknownOutcome
+		}
+	}
+	msg, created, err := n.sendOnce(ctx, req)
+	n.ownerInflight.finish(req.Sender.ID, *req.ClientMsgID, call, msg, err)
+	return msg, created, err
 }
 
 // sendOnce is send for a request that no other goroutine is sending.
@@ -37,6 +96,9 @@ func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, b
 		if !errors.Is(err, chat.ErrNotFound) {
 			return nil, false, wrapStore("idempotency lookup", err)
 		}
+	}
+	if !n.isLocal(req.RoomID) {
+		return nil, false, chat.Errorf(chat.CodeNotOwner, "room ownership is moving; retry")
 	}
 	r := n.room(req.RoomID)
 	if err := n.ensureOwned(ctx, r); err != nil {
@@ -113,6 +175,47 @@ func (n *Node) checkSender(ctx context.Context, r *room, sender chat.ID) error {
 				return wrapStore("block check", err)
 			}
 			if blocked {
+				return chat.Errorf(chat.CodeBlocked, "this user does not accept your messages")
+			}
+		}
+	}
+	return nil
+}
+
+// checkSenderStore applies checkSender's rules straight from the store, for rooms
+// owned elsewhere (the owner checks again, with its cache).
+func (n *Node) checkSenderStore(ctx context.Context, roomID, sender chat.ID) error {
+	room, err := n.store.RoomByID(ctx, roomID, sender)
+	if errors.Is(err, chat.ErrNotFound) {
+		return chat.Errorf(chat.CodeNotFound, "room not found")
+	}
+	if err != nil {
+		return wrapStore("load room", err)
+	}
+	mem, err := n.store.Member(ctx, roomID, sender)
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		if room.Type == chat.RoomPublic {
+			return chat.Errorf(chat.CodeNotMember, "join the room to send messages")
+		}
+		return chat.Errorf(chat.CodeNotFound, "room not found")
+	case err != nil:
+		return wrapStore("load member", err)
+	case mem.Muted:
+		return chat.Errorf(chat.CodeMuted, "you are muted in this room")
+	}
+	if room.Type == chat.RoomDirect {
+		refs, err := n.store.MemberIDs(ctx, roomID)
+		if err != nil {
+			return wrapStore("direct room members", err)
+		}
+		for _, ref := range refs {
+			if ref.UserID == sender {
+				continue
+			}
+			if blocked, err := n.store.Blocked(ctx, ref.UserID, sender); err != nil {
+				return wrapStore("block check", err)
+			} else if blocked {
 				return chat.Errorf(chat.CodeBlocked, "this user does not accept your messages")
 			}
 		}

@@ -6,13 +6,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 )
 
 // config is the node's command line: every flag also reads CHATD_<UPPER_SNAKE>
 // (a flag given on the command line wins over the environment).
 type config struct {
+	cluster clusterConfig // parsed by validate from the cluster flags
+
 	Listen         string
 	DataDir        string
 	Name           string
@@ -33,6 +38,9 @@ type config struct {
 	Clamd          string
 	LogFormat      string
 	LogLevel       string
+
+	MaxConnsPerUser int
+	MaxConnsPerIP   int
 }
 
 func parseConfig(args []string) (*config, error) {
@@ -63,6 +71,8 @@ func parseConfig(args []string) (*config, error) {
 	str(&c.Clamd, "clamd", "", "ClamAV daemon: tcp:HOST:PORT or unix:/path")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.IntVar(&c.MaxConnsPerUser, "max-conns-per-user", 100, "WebSocket connections one user may hold on this node")
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 10000, "WebSocket connections one client IP may hold on this node")
 
 	set := map[string]bool{}
 	if err := fs.Parse(args); err != nil {
@@ -88,11 +98,8 @@ func (c *config) validate() error {
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		return errors.New("--jwt-secret must be at least 32 bytes")
 	}
-	if c.ClusterKey != "" {
-		k, err := hex.DecodeString(c.ClusterKey)
-		if err != nil || (len(k) != 16 && len(k) != 24 && len(k) != 32) {
-			return errors.New("--cluster-key must be 16, 24 or 32 bytes, hex-encoded")
-		}
+	if err := c.parseCluster(); err != nil {
+		return err
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -120,4 +127,114 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// clusterConfig is the cluster part of the command line, parsed and checked: what
+// node.StartMembership and the peer links need. Build the membership with
+//
+//	cc := cfg.clusterConfig()
+//	node.StartMembership(node.MembershipConfig{
+//		Name: cc.Name, Bind: cc.GossipBind, Advertise: cc.Advertise, Join: cc.Join, Key: cc.Key,
+//		Meta: node.NodeMeta{PeerAddr: cc.PeerBind, HTTPAddr: cfg.Listen}, // empty hosts get the advertise IP
+//		Registerer: reg, Log: log,
+//	})
+type clusterConfig struct {
+	Name       string   // --name, or the host name
+	GossipBind string   // --gossip: host:port, the host empty or an IP
+	PeerBind   string   // --peer: host:port
+	Advertise  string   // --advertise: a host (IP or DNS name), or empty
+	Join       []string // --join: host:port each; a seed given without a port gets --gossip's port
+	Key        []byte   // --cluster-key decoded; nil without one
+}
+
+// clusterConfig returns the cluster flags as validate parsed them.
+func (c *config) clusterConfig() clusterConfig {
+	cc := c.cluster
+	cc.Join = slices.Clone(cc.Join)
+	cc.Key = slices.Clone(cc.Key)
+	return cc
+}
+
+// parseCluster checks the cluster flags and keeps their parsed form in c.cluster.
+func (c *config) parseCluster() error {
+	cc := clusterConfig{Name: c.Name, GossipBind: c.Gossip, PeerBind: c.Peer, Advertise: c.Advertise}
+	if cc.Name == "" {
+		cc.Name, _ = os.Hostname() // node.Config's default too
+	}
+	gossipHost, gossipPort, err := splitHostPort("--gossip", c.Gossip)
+	if err != nil {
+		return err
+	}
+	if gossipHost != "" && net.ParseIP(gossipHost) == nil {
+		return fmt.Errorf("--gossip %q: the host must be an IP address or empty (all interfaces)", c.Gossip)
+	}
+	if _, _, err := splitHostPort("--peer", c.Peer); err != nil {
+		return err
+	}
+	if err := checkHost(c.Advertise); err != nil {
+		return fmt.Errorf("--advertise %q: %w", c.Advertise, err)
+	}
+	for _, s := range splitList(c.Join) {
+		seed, err := parseSeed(s, gossipPort)
+		if err != nil {
+			return err
+		}
+		cc.Join = append(cc.Join, seed)
+	}
+	if c.ClusterKey != "" {
+		k, err := hex.DecodeString(c.ClusterKey)
+		if err != nil || (len(k) != 16 && len(k) != 24 && len(k) != 32) {
+			return errors.New("--cluster-key must be 16, 24 or 32 bytes, hex-encoded")
+		}
+		cc.Key = k
+	}
+	c.cluster = cc
+	return nil
+}
+
+// parseSeed checks one --join entry and returns it as host:port: a host alone gets
+// this node's gossip port, the convention when every node gossips on the same port.
+func parseSeed(seed, gossipPort string) (string, error) {
+	if _, _, err := net.SplitHostPort(seed); err != nil {
+		seed = net.JoinHostPort(strings.Trim(seed, "[]"), gossipPort)
+	}
+	host, port, err := splitHostPort("--join", seed)
+	if err != nil {
+		return "", err
+	}
+	if host == "" || port == "0" {
+		return "", fmt.Errorf("--join %q: want host:port with a host and a port", seed)
+	}
+	if err := checkHost(host); err != nil {
+		return "", fmt.Errorf("--join %q: %w", seed, err)
+	}
+	return seed, nil
+}
+
+// splitHostPort checks a flag's host:port (the host may be empty, the port 0-65535).
+func splitHostPort(flag, addr string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %q: want host:port: %w", flag, addr, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", "", fmt.Errorf("%s %q: bad port %q", flag, addr, port)
+	}
+	return host, port, nil
+}
+
+// checkHost accepts an IP address or a DNS name, and nothing with a port or a scheme.
+func checkHost(h string) error {
+	if h == "" || net.ParseIP(h) != nil {
+		return nil
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") ||
+			strings.ContainsFunc(label, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+			}) {
+			return errors.New("want a host: an IP address or a DNS name, without port")
+		}
+	}
+	return nil
 }

@@ -63,7 +63,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	nd, err := node.New(node.Config{Name: cfg.Name, Registerer: reg}, store, log)
+	nd, err := node.New(nodeConfig(cfg, reg), store, log)
 	if err != nil {
 		return err
 	}
@@ -75,11 +75,14 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		log.Warn("no --jwt-secret given: using a random one; tokens will not survive a restart")
 	}
 	srv, err := api.New(api.Config{
-		JWTSecret:      secret,
-		AllowedOrigins: splitList(cfg.AllowedOrigins),
-		OperatorToken:  cfg.OperatorToken,
-		Gatherer:       reg,
-		Presence:       st.presence,
+		JWTSecret:       secret,
+		AllowedOrigins:  splitList(cfg.AllowedOrigins),
+		OperatorToken:   cfg.OperatorToken,
+		Gatherer:        reg,
+		Registerer:      reg,
+		Presence:        st.presence,
+		MaxConnsPerUser: cfg.MaxConnsPerUser,
+		MaxConnsPerIP:   cfg.MaxConnsPerIP,
 	}, store, nd, st.limiter, log)
 	if err != nil {
 		return err
@@ -98,11 +101,31 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	nd.Leave()         // the other members take this node's rooms over
 	srv.Shutdown(sctx) // WebSocket clients reconnect elsewhere (1012) and resume
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
 	return nil
+}
+
+// nodeConfig builds the node's configuration: a cluster member when --join or
+// --cluster-key is given, else a cluster of one (no gossip or peer ports opened).
+func nodeConfig(cfg *config, reg prometheus.Registerer) node.Config {
+	cc := cfg.clusterConfig()
+	nc := node.Config{Name: cc.Name, Registerer: reg}
+	if len(cc.Join) > 0 || len(cc.Key) > 0 {
+		nc.Cluster = &node.ClusterConfig{
+			Membership: node.MembershipConfig{
+				Bind: cc.GossipBind, Advertise: cc.Advertise, Join: cc.Join,
+				Meta: node.NodeMeta{HTTPAddr: cfg.Listen}, // empty hosts get the advertise IP
+			},
+			PeerBind:      cc.PeerBind,
+			PeerAdvertise: cc.PeerBind,
+			Key:           cc.Key,
+		}
+	}
+	return nc
 }
 
 // storage is what a node keeps its state in.

@@ -1,0 +1,44 @@
+package api
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the API's Prometheus series (names from DESIGN.md "Observability").
+type metrics struct {
+	rateLimited prometheus.Counter
+	redisErrors prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_rate_limited_total", Help: "Sends refused by the per-user rate limit.",
+		}),
+		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_redis_errors_total", Help: "Rate-limit or presence calls that Redis could not answer.",
+		}),
+	}
+}
+
+// register exports the API's series and the WebSocket connections' counters.
+func (s *Server) registerMetrics(reg prometheus.Registerer) {
+	st := s.hub.srv.Stats()
+	counter := func(name, help string, f func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f()) })
+	}
+	reg.MustRegister(
+		s.m.rateLimited, s.m.redisErrors,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open WebSocket connections."},
+			func() float64 { return float64(st.Conns.Load()) }),
+		counter("chatd_slow_consumer_disconnects_total", "Connections closed 1008 because they could not keep up.", st.SlowConsumerCloses.Load),
+		counter("chatd_ws_frames_in_total", "WebSocket frames received.", st.FramesIn.Load),
+		counter("chatd_ws_frames_out_total", "WebSocket frames written.", st.FramesOut.Load),
+		counter("chatd_ws_bytes_in_total", "WebSocket bytes read.", st.BytesIn.Load),
+		counter("chatd_ws_bytes_out_total", "WebSocket bytes written.", st.BytesOut.Load),
+		counter("chatd_ws_writes_total", "writev calls flushing WebSocket frames.", st.Writes.Load),
+		counter("chatd_ws_idle_closes_total", "Connections closed by the idle or frame timeouts.", st.IdleCloses.Load),
+		counter("chatd_ws_protocol_closes_total", "Connections failed by the frame parser.", st.ProtocolCloses.Load),
+	)
+}
