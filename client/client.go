@@ -49,6 +49,11 @@ type Config struct {
 	OnEvent func(Event)
 	// OnState receives every state change.
 	OnState func(State)
+	// ResendAfter is how long a command waits for its answer before it is sent
+	// again on the same connection (default 5 s): a send whose outcome the server
+	// could not know gets no answer, and the resend (same client_msg_id) gets the
+	// stored message or a fresh commit.
+	ResendAfter time.Duration
 }
 
 // Event is a server frame: an event, or the reply to a command.
@@ -98,6 +103,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 10 * time.Second
+	}
+	if cfg.ResendAfter <= 0 {
+		cfg.ResendAfter = 5 * time.Second
 	}
 	c := &Client{cfg: cfg, pending: map[string]*command{}, rooms: map[chat.ID]int64{}, done: make(chan struct{})}
 	c.wg.Add(1)
@@ -158,19 +166,30 @@ func (c *Client) Do(ctx context.Context, typ string, data any) (json.RawMessage,
 		_ = c.write(conn, frame) // a failure shows up in the reader; the resend follows
 	}
 	defer c.forget(id)
-	select {
-	case ev := <-cmd.reply:
-		if ev.Type == "error" {
-			if ev.Error == nil {
-				return nil, errors.New("client: error frame without error")
+	resend := time.NewTicker(c.cfg.ResendAfter)
+	defer resend.Stop()
+	for {
+		select {
+		case ev := <-cmd.reply:
+			if ev.Type == "error" {
+				if ev.Error == nil {
+					return nil, errors.New("client: error frame without error")
+				}
+				return nil, ev.Error
 			}
-			return nil, ev.Error
+			return ev.Data, nil
+		case <-resend.C:
+			c.mu.Lock()
+			conn := c.conn
+			c.mu.Unlock()
+			if conn != nil {
+				_ = c.write(conn, frame)
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.done:
+			return nil, ErrClosed
 		}
-		return ev.Data, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.done:
-		return nil, ErrClosed
 	}
 }
 

@@ -51,7 +51,8 @@ var (
 	// PeerHandler.PeerDown follows.
 	ErrPeerQueueFull = errors.New("node: peer link queue full, link reset")
 	// ErrPeerInvalid is returned by Send for a call that is a bug in the caller: the
-	// reserved kind 0, a payload over PeerMaxPayload, this node's own name, no address.
+	// reserved kind 0, a payload over PeerMaxPayload (or over QueueBytes, which it
+	// could never fit), this node's own name, no address.
 	ErrPeerInvalid = errors.New("node: invalid peer send")
 )
 
@@ -128,11 +129,12 @@ type PeerHandler interface {
 	// frame Send accepted for name before PeerDown and not delivered is lost, never
 	// delivered later; frames sent after PeerDown go on the next link. This is the
 	// moment to re-register subscriptions and resend commands awaiting an answer.
-	// PeerDown may come without a PeerUp before it (a queue overflow while dialing);
-	// after Drop(name) or Close, neither callback is called again for that link.
+	// PeerDown may come without a PeerUp before it (a queue overflow while dialing).
 	//
 	// PeerUp and PeerDown are called on the link's writer goroutine, never
-	// concurrently for one peer; they may call Send and Drop, not Close.
+	// concurrently for one peer; they may call Send and Drop, not Close. After Close
+	// returns neither is called again; after Drop(name), only a call already under
+	// way may still complete.
 	PeerDown(name string)
 }
 
@@ -269,7 +271,8 @@ func (p *Peers) Send(to, addr string, kind uint8, payload []byte) error {
 	if p.closing.Load() {
 		return ErrPeersClosed
 	}
-	if kind == PeerKindHeartbeat || len(payload) > PeerMaxPayload || to == p.cfg.Name || to == "" {
+	if kind == PeerKindHeartbeat || len(payload) > PeerMaxPayload || peerFrameHeader+len(payload) > p.cfg.QueueBytes ||
+		to == p.cfg.Name || to == "" {
 		return fmt.Errorf("%w: to %q, kind %d, %d bytes", ErrPeerInvalid, to, kind, len(payload))
 	}
 	for {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -46,4 +47,43 @@ func benchPeerLink(b *testing.B, size int) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
+}
+
+// BenchmarkPeerLinkParallel is BenchmarkPeerLink with 100-byte frames sent by many
+// goroutines at once to one peer, as the rooms of a busy owner do: it measures the
+// contention on the link's queue lock.
+func BenchmarkPeerLinkParallel(b *testing.B) {
+	const size = 100
+	h := &peerCountingHandler{}
+	a := startPeers(b, "a", &peerCountingHandler{}, func(c *PeerConfig) { c.QueueBytes = 2 * peerBenchWindow })
+	dst := startPeers(b, "b", h)
+	payload := make([]byte, size)
+	if err := a.Send("b", dst.Addr(), 7, payload); err != nil {
+		b.Fatal(err)
+	}
+	peerWaitFor(b, 5*time.Second, "the link", func() bool { return h.frames.Load() == 1 })
+	window := int64(peerBenchWindow / (size + peerFrameHeader))
+	var sent atomic.Int64
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			for i%64 == 0 && sent.Load()-(h.frames.Load()-1) > window {
+				time.Sleep(20 * time.Microsecond)
+			}
+			if err := a.Send("b", dst.Addr(), 7, payload); err != nil {
+				b.Error(err)
+				return
+			}
+			sent.Add(1)
+		}
+	})
+	for h.frames.Load() < sent.Load()+1 {
+		time.Sleep(20 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(sent.Load())/time.Since(start).Seconds(), "frames/s")
 }

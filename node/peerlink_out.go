@@ -156,7 +156,10 @@ func (l *peerLink) run() {
 			continue
 		}
 		upAt := time.Now()
-		l.up()
+		if !l.up() {
+			_ = c.Close()
+			return
+		}
 		err = l.serve(c, r)
 		l.teardown()
 		if l.isStopped() {
@@ -258,8 +261,12 @@ func (l *peerLink) connectFailed(err error) {
 }
 
 // up reports a new connection: PeerDown first if a reset discarded frames while
-// connecting, then PeerUp.
-func (l *peerLink) up() {
+// connecting, then PeerUp. It returns false, reporting nothing, if the link was
+// stopped meanwhile.
+func (l *peerLink) up() bool {
+	if l.isStopped() {
+		return false
+	}
 	s := &l.p.stats
 	s.linksUp.Add(1)
 	s.outLinks.Add(1)
@@ -276,6 +283,7 @@ func (l *peerLink) up() {
 	}
 	l.p.log.Info("peer link up", "peer", l.name)
 	l.p.cfg.Handler.PeerUp(l.name)
+	return true
 }
 
 // teardown forgets the connection and discards the frames queued for it: they may

@@ -29,8 +29,6 @@ type peerRecorder struct {
 	downs  map[string]int
 	total  atomic.Int64
 	block  chan struct{} // when set, HandlePeerFrame waits on it
-	frames [][]byte      // raw payloads, when keep is set
-	keep   bool
 }
 
 func newPeerRecorder() *peerRecorder {
@@ -56,9 +54,6 @@ func (r *peerRecorder) HandlePeerFrame(from string, kind uint8, payload []byte) 
 	}
 	r.next[key] = seq + 1
 	r.count[from]++
-	if r.keep {
-		r.frames = append(r.frames, bytes.Clone(payload))
-	}
 	r.total.Add(1)
 }
 
@@ -567,8 +562,6 @@ func TestPeerSendRefusesInvalidFrames(t *testing.T) {
 // TestPeerSendAllocs guards the hot path: a Send on a live link copies the frame
 // into pooled chunks and allocates nothing, and nor do the writer and the reader.
 func TestPeerSendAllocs(t *testing.T) {
-	rb := newPeerRecorder()
-	rb.keep = false
 	a := startPeers(t, "a", newPeerRecorder())
 	b := startPeers(t, "b", &peerCountingHandler{})
 	payload := make([]byte, 100)

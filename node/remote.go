@@ -11,8 +11,9 @@ import (
 )
 
 // remoteTimeout bounds a request to another node (a forwarded send waits for a
-// durable commit there).
-const remoteTimeout = 15 * time.Second
+// durable commit there). Short, because a dead owner is found by gossip within a
+// few seconds and a send with a client_msg_id is then retried at the next owner.
+const remoteTimeout = 4 * time.Second
 
 // HandlePeerFrame implements PeerHandler. Frames that must keep their order (events,
 // publishes, subscription acks) are handled inline on the link's reader; requests

@@ -30,16 +30,19 @@ func (n *Node) send(ctx context.Context, req *SendRequest) (*chat.Message, bool,
 
 // routeAttempts bounds how often a send follows a moving owner before it reports
 // not_owner (which still means "not stored": the client may resend).
-const routeAttempts = 5
+const routeAttempts = 8
 
 // route sends through the room's owner: this node, or the one the ring names.
-// While ownership moves the owner answers not_owner and the send follows it.
+// While ownership moves the owner answers not_owner and the send follows it. A send
+// with a client_msg_id whose forward got no answer (the owner died, a link broke) is
+// sent again, to whoever owns the room then: the owner's idempotency lookup returns
+// the first commit if there was one, so the retry can never store it twice.
 func (n *Node) route(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
 	var err error
 	for attempt := 0; attempt < routeAttempts; attempt++ {
 		if attempt > 0 {
 			select {
-			case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+			case <-time.After(time.Duration(min(attempt*attempt, 16)) * 50 * time.Millisecond):
 			case <-ctx.Done():
 				return nil, false, err
 			}
@@ -57,6 +60,9 @@ func (n *Node) route(ctx context.Context, req *SendRequest) (*chat.Message, bool
 			msg, created, err = n.sendOwned(ctx, req)
 		default:
 			msg, created, err = n.sendRemote(ctx, owner, req)
+			if errors.Is(err, ErrUnknownOutcome) && req.ClientMsgID != nil && ctx.Err() == nil {
+				continue
+			}
 		}
 		if e := chat.AsError(err); e == nil || e.Code != chat.CodeNotOwner {
 			return msg, created, err

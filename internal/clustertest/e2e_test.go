@@ -1,0 +1,267 @@
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/client"
+)
+
+// user is a registered account on the cluster.
+type user struct {
+	token string
+	id    chat.ID
+	name  string
+}
+
+// call makes a JSON request to node base and decodes the answer into out.
+func call(t testing.TB, base, token, method, path string, body, out any, want int) {
+	t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, base+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var raw json.RawMessage
+	_ = json.NewDecoder(resp.Body).Decode(&raw)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s on %s: %d, want %d: %s", method, path, base, resp.StatusCode, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+}
+
+var userSeq int
+
+func register(t testing.TB, base, prefix string) user {
+	userSeq++
+	name := fmt.Sprintf("%s%d", prefix, userSeq)
+	var out struct {
+		Token string    `json:"token"`
+		User  chat.User `json:"user"`
+	}
+	call(t, base, "", "POST", "/auth/register", map[string]string{"username": name, "password": "password-" + name}, &out, http.StatusCreated)
+	return user{token: out.Token, id: out.User.ID, name: name}
+}
+
+// receiver records the message seqs a client delivers for one room.
+type receiver struct {
+	mu   sync.Mutex
+	seqs []int64
+}
+
+func (r *receiver) onEvent(room chat.ID) func(client.Event) {
+	return func(ev client.Event) {
+		if ev.Type != "message_created" {
+			return
+		}
+		var d struct {
+			RoomID  chat.ID      `json:"room_id"`
+			Message chat.Message `json:"message"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil && d.RoomID == room {
+			r.mu.Lock()
+			r.seqs = append(r.seqs, d.Message.Seq)
+			r.mu.Unlock()
+		}
+	}
+}
+
+func (r *receiver) got() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int64(nil), r.seqs...)
+}
+
+func waitUntil(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkExact fails unless seqs is exactly from..to, each once, in order.
+func checkExact(t testing.TB, who string, seqs []int64, from, to int64) {
+	t.Helper()
+	if int64(len(seqs)) != to-from+1 {
+		t.Fatalf("%s received %d messages, want %d: %v", who, len(seqs), to-from+1, seqs)
+	}
+	for i, s := range seqs {
+		if s != from+int64(i) {
+			t.Fatalf("%s: delivery %d has seq %d (gap, duplicate or reorder): %v", who, i, s, seqs)
+		}
+	}
+}
+
+// TestClusterDeliversAcrossNodes: members connected to different nodes send through
+// whichever node they hold and every one of them receives every message once, in
+// seq order, whichever node owns the room.
+func TestClusterDeliversAcrossNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	c := Start(t, Options{Nodes: 3})
+	c.WaitForMembers(t, 3, 30*time.Second)
+	owner := register(t, c.URL(0), "own")
+	var room chat.Room
+	call(t, c.URL(0), owner.token, "POST", "/rooms", map[string]any{"name": "across", "type": "public"}, &room, http.StatusCreated)
+	users := []user{owner}
+	for i := 1; i < 3; i++ {
+		u := register(t, c.URL(i), "mem")
+		call(t, c.URL(i), u.token, "POST", "/rooms/"+room.ID.String()+"/join", nil, nil, http.StatusOK)
+		users = append(users, u)
+	}
+	var ownership struct {
+		Owner string `json:"owner"`
+	}
+	call(t, c.URL(0), c.OperatorToken(), "GET", "/cluster/rooms/"+room.ID.String(), nil, &ownership, http.StatusOK)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	recv := make([]*receiver, 3)
+	clients := make([]*client.Client, 3)
+	var start int64
+	for i, u := range users {
+		recv[i] = &receiver{}
+		clients[i] = client.New(client.Config{URL: c.URL(i), Token: u.token, OnEvent: recv[i].onEvent(room.ID)})
+		defer clients[i].Close()
+		last, err := clients[i].Join(ctx, room.ID)
+		if err != nil {
+			t.Fatalf("join on node %d: %v", i, err)
+		}
+		start = max(start, last)
+	}
+	const each = 8
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < each; j++ {
+				if _, err := clients[i].Send(ctx, room.ID, fmt.Sprintf("from node %d #%d", i, j)); err != nil {
+					t.Errorf("send via node %d: %v", i, err)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	total := start + 3*each
+	for i := range recv {
+		waitUntil(t, fmt.Sprintf("node %d's client to receive up to seq %d", i, total), 20*time.Second, func() bool {
+			s := recv[i].got()
+			return len(s) > 0 && s[len(s)-1] >= total
+		})
+	}
+	for i := range recv {
+		got := recv[i].got()
+		checkExact(t, fmt.Sprintf("client on node %d (owner %s)", i, ownership.Owner), got, got[0], total)
+	}
+}
+
+// TestClusterSurvivesOwnerKill: the room's owner is killed; the others take the room
+// over (a new epoch), clients connected elsewhere keep their subscriptions, and every
+// message acknowledged before and after arrives exactly once, in order.
+func TestClusterSurvivesOwnerKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three processes")
+	}
+	c := Start(t, Options{Nodes: 3})
+	c.WaitForMembers(t, 3, 30*time.Second)
+	a := register(t, c.URL(0), "ka")
+	var room chat.Room
+	call(t, c.URL(0), a.token, "POST", "/rooms", map[string]any{"name": "kill", "type": "public"}, &room, http.StatusCreated)
+	var ownership struct {
+		Owner string `json:"owner"`
+	}
+	call(t, c.URL(0), c.OperatorToken(), "GET", "/cluster/rooms/"+room.ID.String(), nil, &ownership, http.StatusOK)
+	victim := -1
+	for i := 0; i < 3; i++ {
+		if c.Name(i) == ownership.Owner {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("owner %q is not a node", ownership.Owner)
+	}
+	// Two members on the two surviving nodes.
+	var survivors []int
+	for i := 0; i < 3; i++ {
+		if i != victim {
+			survivors = append(survivors, i)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var members []user
+	var recv []*receiver
+	var clients []*client.Client
+	for _, i := range survivors {
+		u := register(t, c.URL(i), "kb")
+		call(t, c.URL(i), u.token, "POST", "/rooms/"+room.ID.String()+"/join", nil, nil, http.StatusOK)
+		r := &receiver{}
+		cl := client.New(client.Config{URL: c.URL(i), Token: u.token, OnEvent: r.onEvent(room.ID)})
+		defer cl.Close()
+		if _, err := cl.JoinFrom(ctx, room.ID, 0); err != nil {
+			t.Fatalf("join via node %d: %v", i, err)
+		}
+		members, recv, clients = append(members, u), append(recv, r), append(clients, cl)
+	}
+	send := func(k int, label string) {
+		for j := 0; j < 4; j++ {
+			if _, err := clients[k].Send(ctx, room.ID, fmt.Sprintf("%s %d", label, j)); err != nil {
+				t.Fatalf("send %s via node %d: %v", label, survivors[k], err)
+			}
+		}
+	}
+	send(0, "before")
+	c.Kill(victim)
+	send(1, "after")
+	send(0, "after")
+	var last chat.Message
+	var page struct {
+		Items []chat.Message `json:"items"`
+	}
+	call(t, c.URL(survivors[0]), members[0].token, "GET", "/rooms/"+room.ID.String()+"/messages?limit=1", nil, &page, http.StatusOK)
+	last = page.Items[0]
+	for k := range recv {
+		waitUntil(t, fmt.Sprintf("client %d to reach seq %d", k, last.Seq), 30*time.Second, func() bool {
+			s := recv[k].got()
+			return len(s) > 0 && s[len(s)-1] >= last.Seq
+		})
+		checkExact(t, fmt.Sprintf("client on node %d", survivors[k]), recv[k].got(), 1, last.Seq)
+	}
+	var after struct {
+		Owner string `json:"owner"`
+		Epoch int64  `json:"epoch"`
+	}
+	call(t, c.URL(survivors[0]), c.OperatorToken(), "GET", "/cluster/rooms/"+room.ID.String(), nil, &after, http.StatusOK)
+	if after.Owner == ownership.Owner {
+		t.Fatalf("the killed node %s still owns the room", after.Owner)
+	}
+}
