@@ -180,6 +180,10 @@ func (c *cluster) leave(timeout time.Duration) {
 		}
 		close(c.stop)
 		c.wg.Wait()
+		// An empty ring: this node owns nothing any more, so it cannot take a room
+		// back before its clients are gone (their sends answer not_owner, or unknown
+		// when a forward was in flight, and are resent elsewhere by client_msg_id).
+		c.ring.Store(ring.New(ring.Config{}, c.ring.Load().Version()+1, nil))
 		c.n.disownAll()
 		c.calls.failAll()
 		_ = c.peers.Close()

@@ -174,7 +174,9 @@ type peerCounters struct {
 // delivering only after the reader of the connection it replaces has returned.
 // The acceptor writes nothing on an inbound connection but heartbeats, so that the
 // dialer too detects a half-dead peer. Send never waits for the network: it
-// appends the frame to the link's queue.
+// appends the frame to the link's queue. PeerUp and PeerDown follow the outbound
+// link only: the node that may have lost frames is the one that sent them, and it
+// is the one told (the peer's own writer notices the same dead connection).
 //
 // # Goroutines
 //

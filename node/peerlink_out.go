@@ -167,11 +167,11 @@ func (l *peerLink) run() {
 			return
 		}
 		l.down(err, time.Since(upAt))
-		delay = 0
 		if time.Since(upAt) < bo.max {
 			delay = bo.next() // a link that flaps must not reconnect in a tight loop
 		} else {
 			bo.reset()
+			delay = 0 // a link that served a while is redialed at once
 		}
 	}
 }

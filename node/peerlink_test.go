@@ -21,14 +21,14 @@ var peerTestKey = []byte("0123456789abcdef0123456789abcdef")
 // peerRecorder is a PeerHandler that checks order: every frame's payload is
 // (stream, seq), and seq must follow the previous seq of the same (peer, stream).
 type peerRecorder struct {
-	mu     sync.Mutex
-	next   map[string]uint64 // "peer/stream" -> next expected seq
-	count  map[string]int    // frames per peer
-	errs   []string
-	ups    map[string]int
-	downs  map[string]int
-	total  atomic.Int64
-	block  chan struct{} // when set, HandlePeerFrame waits on it
+	mu    sync.Mutex
+	next  map[string]uint64 // "peer/stream" -> next expected seq
+	count map[string]int    // frames per peer
+	errs  []string
+	ups   map[string]int
+	downs map[string]int
+	total atomic.Int64
+	block chan struct{} // when set, HandlePeerFrame waits on it
 }
 
 func newPeerRecorder() *peerRecorder {

@@ -39,12 +39,21 @@ const routeAttempts = 8
 // the first commit if there was one, so the retry can never store it twice.
 func (n *Node) route(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
 	var err error
+	// unknown: an earlier attempt may have committed. From then on no attempt's
+	// refusal may be reported as "not stored": only success or unknown.
+	unknown := false
+	giveUp := func() (*chat.Message, bool, error) {
+		if unknown {
+			return nil, false, ErrUnknownOutcome
+		}
+		return nil, false, err
+	}
 	for attempt := 0; attempt < routeAttempts; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-time.After(time.Duration(min(attempt*attempt, 16)) * 50 * time.Millisecond):
 			case <-ctx.Done():
-				return nil, false, err
+				return giveUp()
 			}
 		}
 		var (
@@ -60,15 +69,19 @@ func (n *Node) route(ctx context.Context, req *SendRequest) (*chat.Message, bool
 			msg, created, err = n.sendOwned(ctx, req)
 		default:
 			msg, created, err = n.sendRemote(ctx, owner, req)
-			if errors.Is(err, ErrUnknownOutcome) && req.ClientMsgID != nil && ctx.Err() == nil {
-				continue
+		}
+		if errors.Is(err, ErrUnknownOutcome) {
+			if req.ClientMsgID == nil || ctx.Err() != nil {
+				return nil, false, err
 			}
+			unknown = true
+			continue
 		}
 		if e := chat.AsError(err); e == nil || e.Code != chat.CodeNotOwner {
 			return msg, created, err
 		}
 	}
-	return nil, false, err
+	return giveUp()
 }
 
 // sendOwned is the owner's side of a send (from this node or forwarded by an edge):
