@@ -27,7 +27,9 @@ FUZZ ?= \
 	./api:FuzzRenderMarkdown \
 	./api:FuzzWSCommand \
 	./wsconn:FuzzReadFrames \
-	./ring:FuzzOwner
+	./ring:FuzzOwner \
+	./node:FuzzPeerDecoder \
+	./node:FuzzPeerFrames
 FUZZTIME      ?= 10s
 FUZZTIME_LONG ?= 5m
 

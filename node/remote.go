@@ -51,6 +51,8 @@ func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
 		if json.Unmarshal(payload, &w) == nil {
 			c.n.roomChangedLocal(w.Room)
 		}
+	case kindResync:
+		c.n.resubscribeFrom(from)
 	case kindSendReq, kindSub:
 		p := append([]byte(nil), payload...)
 		go c.serveRequest(from, kind, p)
@@ -65,8 +67,15 @@ func (c *cluster) PeerDown(name string) {
 	c.n.resubscribeFrom(name)
 }
 
-// PeerUp implements PeerHandler.
-func (c *cluster) PeerUp(name string) {}
+// PeerUp implements PeerHandler. A link that (re)connects may have lost frames when
+// the previous one dropped (its queue is discarded, never replayed): the peer is told
+// to resubscribe the rooms it gets from this node, which repairs any gap from the
+// store. Only the sending side learns of a drop, hence this message.
+func (c *cluster) PeerUp(name string) {
+	if err := c.send(name, kindResync, []byte("{}")); err != nil {
+		c.n.log.Debug("resync", "to", name, "err", err)
+	}
+}
 
 func (c *cluster) serveRequest(from string, kind uint8, payload []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)

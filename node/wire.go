@@ -19,6 +19,7 @@ const (
 	kindPublish     uint8 = 16 // any -> owner: a room event to order and fan out
 	kindUserEvent   uint8 = 17 // any -> all: an event for a user's connections
 	kindRoomChanged uint8 = 18 // any -> owner: reload the room's members
+	kindResync      uint8 = 19 // owner -> edge: frames to you may have been lost; resubscribe
 )
 
 type wireSendReq struct {
