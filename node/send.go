@@ -181,21 +181,27 @@ func (n *Node) checkSender(ctx context.Context, r *room, sender chat.ID) error {
 		return chat.Errorf(chat.CodeMuted, "you are muted in this room")
 	}
 	if typ == chat.RoomDirect {
-		refs, err := n.store.MemberIDs(ctx, r.id)
-		if err != nil {
-			return wrapStore("direct room members", err)
+		return n.checkNotBlocked(ctx, r.id, sender)
+	}
+	return nil
+}
+
+// checkNotBlocked refuses a sender whom the other member of a direct room blocked.
+func (n *Node) checkNotBlocked(ctx context.Context, roomID, sender chat.ID) error {
+	refs, err := n.store.MemberIDs(ctx, roomID)
+	if err != nil {
+		return wrapStore("direct room members", err)
+	}
+	for _, ref := range refs {
+		if ref.UserID == sender {
+			continue
 		}
-		for _, ref := range refs {
-			if ref.UserID == sender {
-				continue
-			}
-			blocked, err := n.store.Blocked(ctx, ref.UserID, sender)
-			if err != nil {
-				return wrapStore("block check", err)
-			}
-			if blocked {
-				return chat.Errorf(chat.CodeBlocked, "this user does not accept your messages")
-			}
+		blocked, err := n.store.Blocked(ctx, ref.UserID, sender)
+		if err != nil {
+			return wrapStore("block check", err)
+		}
+		if blocked {
+			return chat.Errorf(chat.CodeBlocked, "this user does not accept your messages")
 		}
 	}
 	return nil
@@ -224,20 +230,7 @@ func (n *Node) checkSenderStore(ctx context.Context, roomID, sender chat.ID) err
 		return chat.Errorf(chat.CodeMuted, "you are muted in this room")
 	}
 	if room.Type == chat.RoomDirect {
-		refs, err := n.store.MemberIDs(ctx, roomID)
-		if err != nil {
-			return wrapStore("direct room members", err)
-		}
-		for _, ref := range refs {
-			if ref.UserID == sender {
-				continue
-			}
-			if blocked, err := n.store.Blocked(ctx, ref.UserID, sender); err != nil {
-				return wrapStore("block check", err)
-			} else if blocked {
-				return chat.Errorf(chat.CodeBlocked, "this user does not accept your messages")
-			}
-		}
+		return n.checkNotBlocked(ctx, roomID, sender)
 	}
 	return nil
 }
