@@ -62,7 +62,7 @@ func (h *wsHub) connected(c *wsClient) {
 		h.s.log.Warn("presence connect", "err", err)
 		return
 	}
-	_ = h.s.store.TouchUser(ctx, c.sess.UserID, h.s.cfg.Now())
+	h.s.touch.seen(ctx, h.s.store, c.sess.UserID, h.s.cfg.Now()) // throttled: a connect storm is not a write storm
 	if total == 1 {
 		h.presenceChanged(c.sess.UserID)
 	}
