@@ -28,6 +28,7 @@ FUZZ ?= \
 	./api:FuzzWSCommand \
 	./wsconn:FuzzReadFrames \
 	./ring:FuzzOwner \
+	./loadtest:FuzzParseStamp \
 	./node:FuzzPeerDecoder \
 	./node:FuzzPeerFrames
 FUZZTIME      ?= 10s
@@ -112,9 +113,14 @@ fmt: ## gofmt -s every Go file
 tidy: ## fail if go.mod or go.sum would change under `go mod tidy` (changes nothing)
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2; exit 1; }
 
+# Arguments for `make cluster`: `--reset` (fresh data and secrets) or `--smoke` (start,
+# check end to end, stop); NODES=5 and the other variables of deploy/local/cluster.sh
+# pass through the environment.
+CLUSTER_ARGS ?=
+
 .PHONY: cluster
-cluster: ## a local multi-node cluster (not yet)
-	@echo "make cluster: comes with the cluster issue; for now, 'make run' runs one node"
+cluster: ## a local 3-node cluster on Postgres and Redis, until Ctrl-C (deploy/local/cluster.sh)
+	@GO='$(GO)' BIN='$(BIN)' deploy/local/cluster.sh $(CLUSTER_ARGS)
 
 .PHONY: clean
 clean: ## remove build output (never ./data)

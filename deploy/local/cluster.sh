@@ -11,7 +11,7 @@
 #
 # Environment (defaults in brackets):
 #   NODES [3]            HTTP_BASE [8081]    GOSSIP_BASE [7946]    PEER_BASE [7956]
-#   PG_PORT [55432]      REDIS_PORT [56379]  CLUSTER_DIR [./data/cluster]
+#   PG_PORT, REDIS_PORT [the first free from 55432 and 56379]  CLUSTER_DIR [./data/cluster]
 #   BIN [bin/chatd]      GO [go]             SKIP_BUILD [unset: build BIN first]
 #   READY_TIMEOUT [60]   seconds to wait for the services and the cluster
 #
@@ -19,10 +19,12 @@
 # and takes peer links on PEER_BASE+i-1. CLUSTER_DIR keeps Postgres's data, the
 # generated secrets and every process's log, so a restart keeps users, messages and
 # tokens (--reset starts afresh). Needs bash, curl, Go, and Debian's `postgresql` and
-# `redis-server` packages; jq only pretty-prints.
+# `redis-server` packages; jq only pretty-prints. The services run in sessions of
+# their own (so that Ctrl-C reaches only this script, which stops them in order): if
+# the script itself is killed with SIGKILL, stop them by the pids it printed.
 set -euo pipefail
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 SMOKE=0
 RESET=0
@@ -42,15 +44,17 @@ NODES=${NODES:-3}
 HTTP_BASE=${HTTP_BASE:-8081}
 GOSSIP_BASE=${GOSSIP_BASE:-7946}
 PEER_BASE=${PEER_BASE:-7956}
-PG_PORT=${PG_PORT:-55432}
-REDIS_PORT=${REDIS_PORT:-56379}
+PG_PORT=${PG_PORT:-}
+REDIS_PORT=${REDIS_PORT:-}
 CLUSTER_DIR=${CLUSTER_DIR:-./data/cluster}
 BIN=${BIN:-bin/chatd}
 GO=${GO:-go}
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 
-log() { printf '%s cluster: %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { printf 'cluster: %s\n' "$*" >&2; exit 1; }
+# Output may go to a pipe that is gone (`make cluster | tee log`, then Ctrl-C): writes
+# must never stop the script before it has stopped what it started.
+log() { printf '%s cluster: %s\n' "$(date +%H:%M:%S)" "$*" 2>/dev/null || true; }
+die() { printf 'cluster: %s\n' "$*" >&2 2>/dev/null || true; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
 [[ $NODES =~ ^[1-9][0-9]?$ ]] || die "NODES must be 1-99, not $NODES"
@@ -80,11 +84,12 @@ wait_gone() {
 	done
 }
 
-# stop NAME SIGNAL GRACE PID: signal, wait up to GRACE seconds, then SIGKILL.
+# stop NAME SIGNAL GRACE PID: signal (none when SIGNAL is -), wait up to GRACE
+# seconds, then SIGKILL.
 stop() {
 	local name=$1 sig=$2 grace=$3 pid=$4 code=0
-	alive "$pid" || return 0
-	kill -s "$sig" "$pid" 2>/dev/null || true
+	[[ -n $pid ]] || return 0
+	[[ $sig == - ]] || kill -s "$sig" "$pid" 2>/dev/null || true
 	if ! wait_gone "$grace" "$pid"; then
 		log "$name did not stop within ${grace}s: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
@@ -96,14 +101,16 @@ stop() {
 cleanup() {
 	((CLEANED)) && return
 	CLEANED=1
-	trap 'FORCE=1; echo " (forcing)"' INT TERM HUP # a second Ctrl-C stops waiting
+	set +e
+	trap '' PIPE                                        # see log
+	trap 'FORCE=1; log "forcing"' INT TERM HUP # a second Ctrl-C stops waiting
 	local pid i running=()
 	for i in "${!NODE_PIDS[@]}"; do alive "${NODE_PIDS[$i]}" && running+=("$i"); done
 	if ((${#running[@]})); then
 		log "stopping ${#running[@]} node(s) with SIGTERM (they leave the ring, hand rooms over, close WebSockets with 1012)"
 		for i in "${running[@]}"; do kill -TERM "${NODE_PIDS[$i]}" 2>/dev/null || true; done
 		# A node's drain is bounded by its own 5 s leave plus 15 s shutdown budget.
-		for i in "${running[@]}"; do stop "node$((i + 1))" TERM 30 "${NODE_PIDS[$i]}"; done
+		for i in "${running[@]}"; do stop "node$((i + 1))" - 30 "${NODE_PIDS[$i]}"; done
 	fi
 	[[ -n $PG_PID ]] && stop postgres INT 20 "$PG_PID" # SIGINT: fast shutdown
 	[[ -n $REDIS_PID ]] && stop redis TERM 10 "$REDIS_PID"
@@ -122,8 +129,19 @@ tail_log() { echo "--- tail of $1 ---"; tail -n 30 "$1" 2>/dev/null || true; ech
 
 # ---------------------------------------------------------------- preparation
 
-ports=("$PG_PORT" "$REDIS_PORT")
+ports=()
 for ((i = 0; i < NODES; i++)); do ports+=($((HTTP_BASE + i)) $((GOSSIP_BASE + i)) $((PEER_BASE + i))); done
+# free_port FROM: the first port from FROM on that nothing listens on.
+free_port() {
+	local p=$1
+	while port_busy "$p" || [[ " ${ports[*]} " == *" $p "* ]]; do ((p++)); done
+	echo "$p"
+}
+dup=$(printf '%s\n' "${ports[@]}" | sort | uniq -d | head -n1)
+[[ -z $dup ]] || die "port $dup is given to two things: move HTTP_BASE, GOSSIP_BASE or PEER_BASE apart (NODES=$NODES)"
+[[ -n $PG_PORT ]] || PG_PORT=$(free_port 55432)
+[[ -n $REDIS_PORT ]] || REDIS_PORT=$(free_port 56379)
+ports+=("$PG_PORT" "$REDIS_PORT")
 for p in "${ports[@]}"; do
 	port_busy "$p" && die "port $p on 127.0.0.1 is in use (an earlier cluster still running? see 'ss -ltnp'); change the *_BASE/*_PORT variables or stop it"
 done
@@ -136,7 +154,7 @@ fi
 
 # Postgres's server binaries: the newest Debian version, else the ones on PATH.
 PGBIN=
-for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -V -r); do
+for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
 	if [[ -x $d/initdb && -x $d/postgres ]]; then PGBIN=$d; break; fi
 done
 if [[ -z $PGBIN ]] && have initdb && have postgres; then PGBIN=$(dirname "$(command -v initdb)"); fi
@@ -168,11 +186,19 @@ if ((EUID == 0)); then
 	chown postgres: "$PGDIR"
 	chmod 700 "$PGDIR"
 	if ! "${AS_PG[@]}" test -w "$PGDIR"; then
-		# A parent folder the postgres user cannot enter (a checkout under /root):
-		# keep Postgres's data in a temporary folder instead.
-		PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/chatd-cluster-pg.XXXXXX")
-		chown postgres: "$PGDIR"
-		log "the postgres user cannot reach $CLUSTER_DIR; its data goes to $PGDIR (throwaway)"
+		# A parent folder the postgres user cannot enter (./data is private, or the
+		# checkout is under /root): keep Postgres's data in a folder of its own under
+		# TMPDIR instead, one per CLUSTER_DIR, which --reset removes too.
+		rmdir "$PGDIR"
+		PGDIR=${TMPDIR:-/tmp}/chatd-cluster-pg-$(printf %s "$CLUSTER_DIR" | cksum | cut -d' ' -f1)
+		if ((RESET)) && [[ -d $PGDIR && ! -L $PGDIR ]]; then rm -rf -- "$PGDIR"; fi
+		if [[ ! -e $PGDIR ]]; then
+			mkdir -m 700 "$PGDIR"
+			chown postgres: "$PGDIR"
+		fi
+		[[ -d $PGDIR && ! -L $PGDIR && $(stat -c %U "$PGDIR") == postgres ]] ||
+			die "$PGDIR exists but is not a folder of the postgres user"
+		log "the postgres user cannot enter $CLUSTER_DIR: Postgres keeps its data in $PGDIR"
 	fi
 fi
 mkdir -p "$PGDIR"
@@ -210,7 +236,6 @@ if [[ ! -s $PGDIR/data/PG_VERSION ]]; then
 	((ok)) || { tail_log "$LOGS/initdb.log"; die "initdb failed"; }
 fi
 
-log "starting postgres on 127.0.0.1:$PG_PORT"
 : >>"$LOGS/postgres.log"
 ((EUID == 0)) && chown postgres: "$LOGS/postgres.log"
 # setsid: a new session, so that the terminal's Ctrl-C reaches only this script, which
@@ -222,12 +247,13 @@ log "starting postgres on 127.0.0.1:$PG_PORT"
 	-c log_min_messages=warning -c log_min_error_statement=panic \
 	>>"$LOGS/postgres.log" 2>&1) &
 PG_PID=$!
+log "postgres started (pid $PG_PID) on 127.0.0.1:$PG_PORT"
 
-log "starting redis-server on 127.0.0.1:$REDIS_PORT (no persistence)"
 (cd "$CLUSTER_DIR/redis" && exec setsid "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 \
 	--dir "$CLUSTER_DIR/redis" --save "" --appendonly no --daemonize no \
 	--logfile "" --loglevel warning >>"$LOGS/redis.log" 2>&1) &
 REDIS_PID=$!
+log "redis-server started (pid $REDIS_PID) on 127.0.0.1:$REDIS_PORT, no persistence"
 
 redis_ping() {
 	local line
@@ -271,10 +297,12 @@ http_url() { echo "http://127.0.0.1:$((HTTP_BASE + $1 - 1))"; }
 JOIN=
 for ((i = 0; i < NODES; i++)); do JOIN+="${JOIN:+,}127.0.0.1:$((GOSSIP_BASE + i))"; done
 
-for ((n = 1; n <= NODES; n++)); do
+# node N: run node N in the foreground of this (background) subshell.
+node() {
+	local n=$1
 	mkdir -p "$CLUSTER_DIR/node$n"
 	# Secrets go through the environment, not the command line (which `ps` shows).
-	(exec env CHATD_CLUSTER_KEY="$CLUSTER_KEY" CHATD_OPERATOR_TOKEN="$OPERATOR_TOKEN" \
+	exec env CHATD_CLUSTER_KEY="$CLUSTER_KEY" CHATD_OPERATOR_TOKEN="$OPERATOR_TOKEN" \
 		CHATD_JWT_SECRET="$JWT_SECRET" CHATD_POSTGRES_URL="$POSTGRES_URL" CHATD_REDIS_URL="$REDIS_URL" \
 		setsid "$BIN" --name "node$n" \
 		--listen "127.0.0.1:$((HTTP_BASE + n - 1))" \
@@ -282,7 +310,10 @@ for ((n = 1; n <= NODES; n++)); do
 		--peer "127.0.0.1:$((PEER_BASE + n - 1))" \
 		--advertise 127.0.0.1 --join "$JOIN" \
 		--data-dir "$CLUSTER_DIR/node$n" --log-format text \
-		>>"$LOGS/node$n.log" 2>&1) &
+		>>"$LOGS/node$n.log" 2>&1
+}
+for ((n = 1; n <= NODES; n++)); do
+	node "$n" &
 	NODE_PIDS+=($!)
 	log "node$n started (pid $!): $(http_url "$n"), log $LOGS/node$n.log"
 done
@@ -311,6 +342,11 @@ until all_see_everyone; do
 done
 
 pretty() { if have jq; then jq .; else cat; echo; fi; }
+
+# From here on, a reader of our output that goes away (`| tee`, `| head`) must not
+# kill this script with SIGPIPE before it stops the processes (set after they started,
+# so that they keep the default).
+trap '' PIPE
 
 echo
 echo "chatd cluster of $NODES nodes is up (GET /cluster on node1):"
