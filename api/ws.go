@@ -128,7 +128,7 @@ func (h *wsHub) handleUpgrade(w http.ResponseWriter, r *http.Request) error {
 		h.s.log.Debug("websocket upgrade failed", "err", err)
 		return nil // the upgrader has answered
 	}
-	c.conn = conn
+	c.conn.Store(conn)
 	h.connected(c)
 	return nil
 }
@@ -198,7 +198,7 @@ func (h *wsHub) release(c *wsClient) {
 		delete(h.perIP, c.ip)
 	}
 	h.mu.Unlock()
-	if c.conn != nil {
+	if c.conn.Load() != nil {
 		h.disconnected(c)
 	}
 }

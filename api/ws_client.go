@@ -15,8 +15,10 @@ const commandTimeout = 30 * time.Second
 
 // wsClient is one WebSocket connection's protocol state.
 type wsClient struct {
-	hub  *wsHub
-	conn *wsconn.Conn
+	hub *wsHub
+	// conn is set once the upgrade returns; until then events for the user (the
+	// client is already registered with the hub) are not sent to it.
+	conn atomic.Pointer[wsconn.Conn]
 	sess *Session
 	user chat.User
 	ip   string
@@ -70,14 +72,15 @@ func (c *wsClient) loop() {
 
 // send queues a pre-encoded frame; a full queue closes the connection (1008).
 func (c *wsClient) send(f *wsconn.Frame) {
-	if c.conn == nil || c.closed.Load() {
+	conn := c.conn.Load()
+	if conn == nil || c.closed.Load() {
 		return
 	}
-	_ = c.conn.Send(f)
+	_ = conn.Send(f)
 }
 
 func (c *wsClient) close(code wsCode, reason string) {
-	if c.conn != nil {
-		c.conn.Close(code, reason)
+	if conn := c.conn.Load(); conn != nil {
+		conn.Close(code, reason)
 	}
 }

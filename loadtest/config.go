@@ -113,6 +113,13 @@ type Config struct {
 	// limit less 2,000 for REST calls and the runtime, at most 18,000). Above it the
 	// run is split over worker processes.
 	MaxConnsPerProcess int
+	// Pprof are the nodes' pprof endpoints (operator listeners), used by idle to
+	// force a GC before each memory sample (nil: wait for one, see GCWait).
+	Pprof []Target
+	// GCWait bounds idle's wait for a server GC before each memory sample when no
+	// Pprof is given (0: 130 s, past the runtime's forced GC every 2 minutes;
+	// negative: do not wait).
+	GCWait time.Duration
 	// Spawn starts a worker (nil: in-process for one worker, re-executing this
 	// binary with --worker for more).
 	Spawn Spawner
@@ -120,9 +127,24 @@ type Config struct {
 	Progress io.Writer
 	// Log receives warnings and debug detail (nil: discarded).
 	Log *slog.Logger
+
+	normalized bool // presets filled in (Normalize is idempotent)
 }
 
-// normalize fills the preset's values and validates the whole configuration.
+// Normalize fills the preset's values and validates the whole configuration; Run
+// calls it, and a command line may call it first to tell usage errors apart. It may
+// be called again: the second call changes nothing.
+func (c *Config) Normalize() error {
+	if c.normalized {
+		return c.validate()
+	}
+	if err := c.normalize(); err != nil {
+		return err
+	}
+	c.normalized = true
+	return nil
+}
+
 func (c *Config) normalize() error {
 	sc, ok := LookupScenario(c.Scenario)
 	if !ok {
@@ -153,6 +175,12 @@ func (c *Config) normalize() error {
 	setDefault(&c.DrainTimeout, 10*time.Second)
 	setDefault(&c.Sources, (c.Conns+4999)/5000)
 	setDefault(&c.MaxConnsPerProcess, connsPerProcess())
+	switch {
+	case c.GCWait == 0:
+		c.GCWait = 130 * time.Second
+	case c.GCWait < 0:
+		c.GCWait = 0
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -208,13 +236,21 @@ func (c *Config) validate() error {
 	if c.publishes() && c.Duration == 0 {
 		return fmt.Errorf("loadtest: %s needs --duration > 0", c.Scenario)
 	}
+	// Each publishing user may send PerUserRate: the rate needs that many publishers
+	// (an explicit --publishers may go lower, to exercise the server's limit).
+	if need := int(math.Ceil(c.Rate / PerUserRate)); c.publishes() && c.Publishers == 0 && need > c.Conns {
+		return fmt.Errorf("loadtest: --rate %g needs at least %d publishing connections (%.1f msgs/s per user, under the server's 10 per 10 s); raise --conns or lower --rate",
+			c.Rate, need, PerUserRate)
+	}
 	return nil
 }
 
+func (c *Config) publishes() bool { return publishes(c.Scenario) }
+
 // publishes says the scenario sends messages during its load phase (the others only
 // send one probe message per room at the end).
-func (c *Config) publishes() bool {
-	switch c.Scenario {
+func publishes(scenario string) bool {
+	switch scenario {
 	case Fanout, Rooms, Mixed, Soak:
 		return true
 	}
@@ -222,4 +258,4 @@ func (c *Config) publishes() bool {
 }
 
 // mixes says the scenario runs the mixed blend of actions besides sends.
-func (c *Config) mixes() bool { return c.Scenario == Mixed || c.Scenario == Soak }
+func mixes(scenario string) bool { return scenario == Mixed || scenario == Soak }

@@ -33,7 +33,11 @@ type layout struct {
 //     visits each user at even intervals, which keeps every user under the rate
 //     limit when the pacer goes round-robin at Rate over all publishers;
 //   - targets and source addresses alternate with the index, so each node and each
-//     source address gets an equal share.
+//     source address gets an equal share;
+//   - in idle and connect-storm, which do not publish, a user's connections are
+//     consecutive instead, so a room holds few users: every connection hears a
+//     presence_updated for each user it shares a room with, and with every user in
+//     every room a connect storm would measure the presence flood, not the upgrades.
 //
 // U is the largest of: N / ConnsPerUser (the server's per-user connection cap),
 // Rate / PerUserRate (the per-user send limit: 10 per 10 s) and, where rooms must
@@ -63,8 +67,12 @@ func buildLayout(c *Config, sources int) *layout {
 		if sources > 0 {
 			src = (i / targets) % sources
 		}
+		u := i % l.Users
+		if !publishes(c.Scenario) {
+			u = i * l.Users / n // consecutive: few users per room (see above)
+		}
 		l.Conns[i] = connSpec{
-			Index: i, User: i % l.Users, Room: i / m, Target: i % targets, Source: src,
+			Index: i, User: u, Room: i / m, Target: i % targets, Source: src,
 			Publish: i < l.Publishers,
 		}
 	}
