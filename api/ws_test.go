@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,6 +194,11 @@ type rawWS struct {
 }
 
 func (c *client) dialRaw(t testing.TB, header http.Header) (*rawWS, error) {
+	return c.dialRawWith(t, header, nil)
+}
+
+// dialRawWith is dialRaw with a custom TCP dialer (socket options).
+func (c *client) dialRawWith(t testing.TB, header http.Header, nd *net.Dialer) (*rawWS, error) {
 	if header == nil {
 		header = http.Header{}
 	}
@@ -199,6 +206,9 @@ func (c *client) dialRaw(t testing.TB, header http.Header) (*rawWS, error) {
 		header.Set("Authorization", "Bearer "+c.token)
 	}
 	d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(header), Timeout: 5 * time.Second}
+	if nd != nil {
+		d.NetDial = nd.DialContext
+	}
 	conn, br, _, err := d.Dial(context.Background(), "ws"+strings.TrimPrefix(c.e.srv.URL, "http")+"/ws")
 	if err != nil {
 		return nil, err
@@ -442,21 +452,26 @@ func TestWSPresenceAcrossDevices(t *testing.T) {
 }
 
 func TestWSSlowConsumerIsCutOthersKeepUp(t *testing.T) {
-	e := newEnvWith(t, "embedded", func(c *Config) {
-		c.WS.WriteQueue = 64
-		c.WS.WriteQueueBytes = 512 << 10
-		c.WS.SocketSendBuffer = 32 << 10
-	})
+	// Default queue bounds (256 frames); a small server send buffer and a tiny receive
+	// buffer on the slow client make its backlog reach the queue quickly, while the
+	// fast member has the whole queue as slack even on a loaded machine.
+	e := newEnvWith(t, "embedded", func(c *Config) { c.WS.SocketSendBuffer = 32 << 10 })
 	owner, slow := e.register("wsfast"), e.register("wsslow")
 	room := owner.newGroupRoom(chat.RoomPublic)
 	slow.joinRoom(room.ID)
 	fast, rec := owner.wsConnect(t)
+	var fastDrops atomic.Int32
 	ctx := ctx5(t)
 	if _, err := fast.Join(ctx, room.ID); err != nil {
 		t.Fatal(err)
 	}
 	// The slow member joins and then never reads.
-	r, err := slow.dialRaw(t, nil)
+	tiny := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	r, err := slow.dialRawWith(t, nil, tiny)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,20 +487,26 @@ func TestWSSlowConsumerIsCutOthersKeepUp(t *testing.T) {
 		defer f.mu.Unlock()
 		return len(f.members) == 2
 	})
+	go func() {
+		for fast.State() == wsclient.Connected {
+			time.Sleep(time.Millisecond)
+		}
+		fastDrops.Add(1)
+	}()
 	big := strings.Repeat("x", 8000)
-	const n = 300
+	const n = 400
 	for i := 0; i < n; i++ {
 		e.sendDirect(t, room.ID, owner, fmt.Sprintf("%d %s", i, big))
 	}
-	waitFor(t, "fast member got all", 10*time.Second, func() bool { return len(rec.seqsOf(room.ID)) >= n })
-	if fast.State() != wsclient.Connected {
-		t.Fatalf("the fast member was disconnected")
-	}
-	waitFor(t, "slow member cut", 10*time.Second, func() bool {
+	waitFor(t, "fast member got all", 30*time.Second, func() bool { return len(rec.seqsOf(room.ID)) >= n })
+	waitFor(t, "slow member cut", 30*time.Second, func() bool {
 		e.api.hub.mu.Lock()
 		defer e.api.hub.mu.Unlock()
 		return len(e.api.hub.users[slow.user.ID]) == 0
 	})
+	if fastDrops.Load() != 0 {
+		t.Fatalf("the fast member was disconnected")
+	}
 	if code := r.closeCodeAfterDrain(); code != ws.StatusPolicyViolation {
 		t.Fatalf("slow consumer closed with %d, want 1008", code)
 	}
