@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,7 +42,7 @@ func newEnv(t testing.TB, kind string) *testEnv { return newEnvWith(t, kind, nil
 func newEnvWith(t testing.TB, kind string, adjust func(*Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(testLogOut(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var (
 		store persist.Store
 		err   error
@@ -190,4 +191,11 @@ func (c *client) mustError(method, path string, body any, status int, code chat.
 		c.e.t.Fatalf("%s %s: got %d %s, want %d %s; body %s", method, path, got, env.Error.Code, status, code, raw)
 	}
 	return env.Error
+}
+
+func testLogOut() io.Writer {
+	if os.Getenv("CHATD_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -228,6 +228,9 @@ func (h *wsHub) OnMessage(conn *wsconn.Conn, data []byte) {
 	if !ok {
 		return
 	}
+	// A client may speak before Upgrade has returned to handleUpgrade: its replies
+	// need the connection now.
+	c.conn.CompareAndSwap(nil, conn)
 	c.enqueue(data)
 }
 
