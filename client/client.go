@@ -415,7 +415,7 @@ func (c *Client) serve(conn net.Conn, br *bufio.Reader) {
 
 // write sends one masked text frame in one syscall.
 func (c *Client) write(conn net.Conn, payload []byte) error {
-	f := ws.MaskFrameInPlace(ws.NewTextFrame(payload))
+	f := ws.MaskFrame(ws.NewTextFrame(payload)) // a copy: payload is resent as it is
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))

@@ -255,6 +255,9 @@ func (n *Node) disown(r *room) {
 	r.mu.Lock()
 	was := r.owned
 	r.owned = false
+	// lastSeq is what local sinks have received: if this node now gets the room's
+	// events from a new owner, the gap up to that owner's ack is repaired, not skipped.
+	r.remoteSeqKnown = true
 	r.mu.Unlock()
 	if was {
 		n.m.roomsOwned.Dec()
