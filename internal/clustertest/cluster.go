@@ -325,10 +325,16 @@ func (c *Cluster) StartOnNewPorts(i int) {
 // long GC pause or on a starved VM.
 func (c *Cluster) Pause(i int) {
 	c.tb.Helper()
-	if err := c.running(i).signal(syscall.SIGSTOP); err != nil {
+	p := c.running(i)
+	if err := p.signal(syscall.SIGSTOP); err != nil {
 		c.tb.Fatalf("clustertest: pause %s: %v", c.nodes[i].name, err)
 	}
 	c.nodes[i].paused = true
+	// The signal is delivered asynchronously: return once the kernel says stopped.
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.stopped() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Resume continues node i after Pause (SIGCONT).

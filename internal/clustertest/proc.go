@@ -76,6 +76,20 @@ func (p *process) signal(sig syscall.Signal) error {
 	return nil
 }
 
+// stopped reports whether the process is stopped by a signal (state T in
+// /proc/<pid>/stat).
+func (p *process) stopped() bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] == 'T' || b[i+2] == 't'
+	}
+	return false
+}
+
 // portSet hands out free loopback ports, never the same one twice to one cluster.
 type portSet map[int]bool
 
