@@ -54,6 +54,11 @@ func (c *wsClient) handle(ctx context.Context, raw []byte) {
 		return
 	}
 	data, err := wsCommands[f.Type](c, ctx, f)
+	if errors.Is(err, node.ErrUnknownOutcome) && f.Type != "send_message" {
+		// Only a send must stay silent when its outcome is unknown (the client resends
+		// with the same client_msg_id); any other command can simply be retried.
+		err = chat.Errorf(chat.CodeUnavailable, "the room's owner did not answer; retry")
+	}
 	switch {
 	case errors.Is(err, errNoReply), errors.Is(err, node.ErrUnknownOutcome):
 		return
