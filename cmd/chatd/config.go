@@ -36,6 +36,7 @@ type config struct {
 	S3AccessKey    string
 	S3SecretKey    string
 	Clamd          string
+	DebugListen    string
 	LogFormat      string
 	LogLevel       string
 
@@ -69,6 +70,7 @@ func parseConfig(args []string) (*config, error) {
 	str(&c.S3AccessKey, "s3-access-key", "", "S3 access key")
 	str(&c.S3SecretKey, "s3-secret-key", "", "S3 secret key")
 	str(&c.Clamd, "clamd", "", "ClamAV daemon: tcp:HOST:PORT or unix:/path")
+	str(&c.DebugListen, "debug-listen", "", "operator-only address for pprof and metrics, e.g. 127.0.0.1:6060 (off when empty)")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.IntVar(&c.MaxConnsPerUser, "max-conns-per-user", 100, "WebSocket connections one user may hold on this node")
