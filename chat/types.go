@@ -148,7 +148,8 @@ type ReactionGroup struct {
 	Me    bool   `json:"me"`
 }
 
-// Attachment is an uploaded file. URL and ThumbnailURL are filled by the API layer.
+// Attachment is an uploaded file. URL and ThumbnailURL are the download paths
+// (AttachmentURLs); ThumbnailURL is set for images only.
 type Attachment struct {
 	ID           ID     `json:"id"`
 	Filename     string `json:"filename"`
@@ -237,4 +238,15 @@ type Pin struct {
 type Receipt struct {
 	User   User `json:"user"`
 	ReadAt Time `json:"read_at"`
+}
+
+// AttachmentURLs returns the paths an attachment is downloaded from: the file, and
+// its thumbnail when it has one ("" otherwise). Every layer that shows attachments
+// uses these, so the links always match the routes.
+func AttachmentURLs(id ID, hasThumb bool) (url, thumbnailURL string) {
+	url = "/attachments/" + id.String()
+	if hasThumb {
+		thumbnailURL = url + "/thumbnail"
+	}
+	return url, thumbnailURL
 }
