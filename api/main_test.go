@@ -64,7 +64,12 @@ func newEnvWith(t testing.TB, kind string, adjust func(*Config)) *testEnv {
 		t.Fatal(err)
 	}
 	e.node = nd
-	cfg := Config{JWTSecret: testSecret, Now: func() chat.Time { return chat.Now() + chat.Time(e.now.Load()) }}
+	blobs, err := persist.OpenLocalBlobs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{JWTSecret: testSecret, Now: func() chat.Time { return chat.Now() + chat.Time(e.now.Load()) },
+		Blobs: blobs, QuarantineDir: t.TempDir()}
 	if adjust != nil {
 		adjust(&cfg)
 	}

@@ -161,6 +161,14 @@ type Attachment struct {
 	ScanStatus   string `json:"scan_status"`
 }
 
+// The scan states of an attachment: nothing else is ever published.
+const (
+	// ScanClean: the malware scanner saw the whole file and found nothing.
+	ScanClean = "clean"
+	// ScanUnscanned: no scanner is configured (the embedded default).
+	ScanUnscanned = "unscanned"
+)
+
 // Message is one entry of a room's timeline. Seq is the room's gap-free, strictly
 // increasing sequence number, assigned by the room's owner node.
 type Message struct {
