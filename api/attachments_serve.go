@@ -64,8 +64,42 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request, sess *S
 	h.Set("Cache-Control", "private, max-age=3600")
 	h.Set("Content-Disposition", contentDisposition(rec, thumb))
 	h.Set("ETag", fmt.Sprintf(`"%s%s"`, rec.ID, map[bool]string{true: "-t"}[thumb]))
-	http.ServeContent(w, r, "", blob.ModTime(), blob)
-	return nil
+	ew := &errorCatcher{ResponseWriter: w}
+	http.ServeContent(ew, r, "", blob.ModTime(), blob)
+	return ew.err()
+}
+
+// errorCatcher keeps http.ServeContent's own error answers (plain text) from the
+// client, so that they go out in the contract's envelope instead.
+type errorCatcher struct {
+	http.ResponseWriter
+	status int // >= 400 once ServeContent failed the request
+}
+
+func (e *errorCatcher) WriteHeader(code int) {
+	if code >= 400 {
+		e.status = code
+		return
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *errorCatcher) Write(p []byte) (int, error) {
+	if e.status >= 400 {
+		return len(p), nil
+	}
+	return e.ResponseWriter.Write(p)
+}
+
+// err is the caught failure as a protocol error, nil when none.
+func (e *errorCatcher) err() error {
+	switch {
+	case e.status == 0:
+		return nil
+	case e.status == http.StatusRequestedRangeNotSatisfiable:
+		return chat.Errorf(chat.CodeRangeUnsatisfied, "the range lies outside the file")
+	}
+	return chat.Errorf(chat.CodeBadRequest, "the request's conditions or range cannot be served")
 }
 
 // readableAttachment loads an attachment the caller may read: its uploader, or a

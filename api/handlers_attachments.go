@@ -169,16 +169,20 @@ func (s *Server) publishUpload(ctx context.Context, uploader chat.ID, f *os.File
 	return rec, nil
 }
 
-// checkUpload decides whether a quarantined file may be published: its sniffed type
-// is allowed (415), an image's declared dimensions are within bounds (413) before any
-// decoding, the scanner (if any) saw all of it and found nothing (422; 503 when it
-// cannot answer), and an image decodes into a thumbnail (415 when it does not).
+// checkUpload decides whether a quarantined file may be published. In order: the
+// scanner (if any) saw all of it and found nothing (422; 503 when it cannot answer),
+// whatever its type, so that malware is reported as such; its sniffed type is
+// allowed (415); an image's declared dimensions are within bounds (413) before any
+// decoding; and an image decodes into a thumbnail (415 when it does not).
 func (s *Server) checkUpload(ctx context.Context, f *os.File, size int64) (mt string, thumb *media.Thumb, status string, err error) {
-	mt, err = media.Sniff(f, size)
+	mt, sniffErr := media.Sniff(f, size)
+	if status, err = s.scanUpload(ctx, f, size); err != nil {
+		return "", nil, "", err
+	}
 	switch {
-	case errors.Is(err, media.ErrArchiveLimits):
+	case errors.Is(sniffErr, media.ErrArchiveLimits):
 		return "", nil, "", chat.Errorf(chat.CodeUnscannable, "the archive declares more than can be scanned")
-	case err != nil:
+	case sniffErr != nil:
 		return "", nil, "", chat.Errorf(chat.CodeUnsupportedMedia,
 			"allowed files are jpg, png, gif, webp, pdf, doc, docx and zip (decided by content)")
 	}
@@ -186,11 +190,6 @@ func (s *Server) checkUpload(ctx context.Context, f *os.File, size int64) (mt st
 		if _, _, err := media.CheckImage(f, size, mt); err != nil {
 			return "", nil, "", imageError(err)
 		}
-	}
-	if status, err = s.scanUpload(ctx, f, size); err != nil {
-		return "", nil, "", err
-	}
-	if media.IsImage(mt) {
 		if thumb, err = s.thumbnail(ctx, f, size, mt); err != nil {
 			return "", nil, "", err
 		}

@@ -31,6 +31,8 @@ type testEnv struct {
 	store persist.Store
 	node  *node.Node
 	now   atomic.Int64 // clock offset in ms added to chat.Now (edit window tests)
+	// blobDir holds the local blobs (unless adjust replaced Config.Blobs).
+	blobDir string
 }
 
 var testSecret = []byte("test-secret-test-secret-test-secret!!")
@@ -64,7 +66,8 @@ func newEnvWith(t testing.TB, kind string, adjust func(*Config)) *testEnv {
 		t.Fatal(err)
 	}
 	e.node = nd
-	blobs, err := persist.OpenLocalBlobs(t.TempDir())
+	e.blobDir = t.TempDir()
+	blobs, err := persist.OpenLocalBlobs(e.blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
