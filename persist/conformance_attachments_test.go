@@ -56,8 +56,16 @@ func testAttachmentsBoundInCommit(t *testing.T, f *fx) {
 		t.Fatalf("bound attachment %+v", rec)
 	}
 	for _, load := range []func() []chat.Message{
-		func() []chat.Message { got, err := f.s.MessageByID(f.ctx, m.ID, a.ID); must(t, err); return []chat.Message{*got} },
-		func() []chat.Message { got, _, err := f.s.Messages(f.ctx, r.ID, a.ID, MessageQuery{Limit: 10}); must(t, err); return got },
+		func() []chat.Message {
+			got, err := f.s.MessageByID(f.ctx, m.ID, a.ID)
+			must(t, err)
+			return []chat.Message{*got}
+		},
+		func() []chat.Message {
+			got, _, err := f.s.Messages(f.ctx, r.ID, a.ID, MessageQuery{Limit: 10})
+			must(t, err)
+			return got
+		},
 		func() []chat.Message { got, err := f.s.MessagesAfterSeq(f.ctx, r.ID, 0, 10); must(t, err); return got },
 		func() []chat.Message { got, err := f.s.RecentMessages(f.ctx, r.ID, 10); must(t, err); return got },
 	} {
