@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -191,5 +192,28 @@ func TestAttachmentsOverS3(t *testing.T) {
 				t.Fatal("the S3 blob survived the message's deletion")
 			}
 		})
+	}
+}
+
+// TestUnattachedUploadsPurged: an upload no message carried within chat.UploadTTL is
+// deleted with its blobs; a posted one stays.
+func TestUnattachedUploadsPurged(t *testing.T) {
+	e := newEnv(t, "embedded")
+	e.unlimited()
+	alice := e.register("purge")
+	room := e.makeRoom(alice, chat.RoomPublic)
+	stale, posted := alice.mustUpload("a.png", pngFile(t, 8, 8)), alice.mustUpload("b.pdf", pdfFile())
+	alice.send(room, map[string]any{"content": "", "attachments": []string{posted.ID.String()}}, http.StatusCreated)
+	e.now.Store(int64((chat.UploadTTL + time.Minute) / time.Millisecond))
+	e.api.purgeUploads(ctx5(t))
+	e.now.Store(0) // tokens live 24 h too
+	if status, _, _ := alice.request("GET", stale.URL, nil, nil); status != http.StatusNotFound {
+		t.Fatalf("stale upload: %d", status)
+	}
+	if status, _, _ := alice.request("GET", posted.URL, nil, nil); status != http.StatusOK {
+		t.Fatalf("posted upload: %d", status)
+	}
+	if n := len(filesUnder(t, e.blobDir)); n != 1 {
+		t.Fatalf("%d blobs left, want the posted file only", n)
 	}
 }

@@ -261,3 +261,24 @@ func (s *Server) blobsDown(err error) error {
 	s.log.Error("blob store failed", "err", err)
 	return chat.Errorf(chat.CodeUnavailable, "file storage is unavailable; try again later")
 }
+
+// purgeUploads deletes uploads that no message carried within chat.UploadTTL, with
+// their blobs, a bounded number per round.
+func (s *Server) purgeUploads(ctx context.Context) {
+	const perRound = 10_000
+	ids, err := s.store.PurgeUnattached(ctx, s.cfg.Now().Add(-chat.UploadTTL), perRound)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("purge unattached uploads", "err", err)
+		}
+		return
+	}
+	if s.cfg.Blobs != nil {
+		for _, id := range ids {
+			s.dropBlobs(ctx, id)
+		}
+	}
+	if len(ids) > 0 {
+		s.log.Info("purged unattached uploads", "count", len(ids))
+	}
+}

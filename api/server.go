@@ -202,7 +202,8 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 const maintenanceEvery = time.Hour
 
 // RunMaintenance purges what has expired (notifications after chat.NotificationTTL,
-// revoked tokens past their expiry) once at start and then every hour, until ctx ends.
+// revoked tokens past their expiry, uploads no message carried within
+// chat.UploadTTL) once at start and then every hour, until ctx ends.
 func (s *Server) RunMaintenance(ctx context.Context) {
 	t := time.NewTicker(maintenanceEvery)
 	defer t.Stop()
@@ -211,6 +212,7 @@ func (s *Server) RunMaintenance(ctx context.Context) {
 		if err := s.store.PurgeExpired(pctx, s.cfg.Now().Add(-chat.NotificationTTL)); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge expired", "err", err)
 		}
+		s.purgeUploads(pctx)
 		cancel()
 		select {
 		case <-ctx.Done():

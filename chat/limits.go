@@ -29,6 +29,9 @@ const (
 	MaxUpload = 10 << 20
 	// MaxAttachments is how many attachments one message may carry.
 	MaxAttachments = 10
+	// UploadTTL is how long an upload waits for a message to carry it before it is
+	// deleted.
+	UploadTTL = 24 * time.Hour
 
 	// EditWindow is how long after sending a message its sender may edit it.
 	EditWindow = 15 * time.Minute

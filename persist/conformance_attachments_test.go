@@ -129,3 +129,27 @@ func testAttachmentsTakenRefused(t *testing.T, f *fx) {
 		})
 	}
 }
+
+// testAttachmentsPurgeUnattached: only uploads older than the cutoff that no message
+// carries are purged.
+func testAttachmentsPurgeUnattached(t *testing.T, f *fx) {
+	a := f.user("a")
+	r := f.room(a.ID, chat.RoomPublic, "r")
+	old, posted := f.attachment(a.ID, "application/pdf"), f.attachment(a.ID, "application/pdf")
+	m := f.newMsg(r.ID, a.ID, "posted")
+	m.Type, m.Attachments = chat.MessageFile, []chat.Attachment{posted}
+	f.commit(r.ID, m)
+	cutoff := f.tick()
+	fresh := f.attachment(a.ID, "application/pdf")
+	ids, err := f.s.PurgeUnattached(f.ctx, cutoff, 100)
+	must(t, err)
+	if len(ids) != 1 || ids[0] != old.ID {
+		t.Fatalf("purged %v, want [%s]", ids, old.ID)
+	}
+	for _, id := range []chat.ID{posted.ID, fresh.ID} {
+		_, err := f.s.AttachmentByID(f.ctx, id)
+		must(t, err)
+	}
+	_, err = f.s.AttachmentByID(f.ctx, old.ID)
+	wantIs(t, err, chat.ErrNotFound)
+}

@@ -53,6 +53,7 @@ var behaviours = []struct {
 	{"attachments/create_read_delete", testAttachmentsCreateRead},
 	{"attachments/bound_in_commit", testAttachmentsBoundInCommit},
 	{"attachments/taken_refused", testAttachmentsTakenRefused},
+	{"attachments/purge_unattached", testAttachmentsPurgeUnattached},
 	{"invites/use_and_limits", testInvites},
 	{"invites/concurrent_uses", testInvitesConcurrent},
 	{"moderation/pins", testPins},

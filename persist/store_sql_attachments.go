@@ -24,6 +24,9 @@ type AttachmentStore interface {
 	AttachmentByID(ctx context.Context, id chat.ID) (*AttachmentRecord, error)
 	// DeleteAttachment removes the record (its blobs are the caller's).
 	DeleteAttachment(ctx context.Context, id chat.ID) error
+	// PurgeUnattached deletes up to limit records of uploads that no message carries
+	// and that were created before cutoff, and returns their IDs (for their blobs).
+	PurgeUnattached(ctx context.Context, cutoff chat.Time, limit int) ([]chat.ID, error)
 }
 
 // AttachmentRecord is an attachment with what only the server sees: who uploaded it,
@@ -76,6 +79,24 @@ func (s *sqlStore) DeleteAttachment(ctx context.Context, id chat.ID) error {
 		return fmt.Errorf("persist: delete attachment %s: %w", id, err)
 	}
 	return nil
+}
+
+// PurgeUnattached deletes stale uploads that were never attached. A send racing with
+// it loses cleanly: its commit finds the attachment gone (ErrAttachmentTaken).
+func (s *sqlStore) PurgeUnattached(ctx context.Context, cutoff chat.Time, limit int) ([]chat.ID, error) {
+	var ids []chat.ID
+	err := s.inTx(ctx, func(q querier) error {
+		var err error
+		ids, err = collect(ctx, q, "purged attachments", func(r rows, id *chat.ID) error { return r.Scan(id) },
+			`DELETE FROM attachments WHERE id IN (SELECT id FROM attachments
+				WHERE message_id IS NULL AND room_id IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2)
+			RETURNING id`, cutoff, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("persist: purge unattached: %w", err)
+	}
+	return ids, nil
 }
 
 // fillAttachments loads the attachments of the live messages among ms, in the order
