@@ -217,3 +217,20 @@ func TestUnattachedUploadsPurged(t *testing.T) {
 		t.Fatalf("%d blobs left, want the posted file only", n)
 	}
 }
+
+// TestDeleteRoomDropsAttachmentFiles: a deleted room takes its attachments' files.
+func TestDeleteRoomDropsAttachmentFiles(t *testing.T) {
+	e := newEnv(t, "embedded")
+	e.unlimited()
+	alice := e.register("delroom")
+	room := e.makeRoom(alice, chat.RoomPublic)
+	a := alice.mustUpload("a.png", pngFile(t, 8, 8))
+	alice.send(room, map[string]any{"content": "", "attachments": []string{a.ID.String()}}, http.StatusCreated)
+	alice.mustJSON("DELETE", "/rooms/"+room.String(), nil, http.StatusNoContent, nil)
+	if left := filesUnder(t, e.blobDir); len(left) != 0 {
+		t.Fatalf("files left after the room's deletion: %v", left)
+	}
+	if status, _, _ := alice.request("GET", a.URL, nil, nil); status != http.StatusNotFound {
+		t.Fatalf("download after the room's deletion: %d", status)
+	}
+}

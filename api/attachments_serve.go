@@ -63,7 +63,11 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request, sess *S
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Cache-Control", "private, max-age=3600")
 	h.Set("Content-Disposition", contentDisposition(rec, thumb))
-	h.Set("ETag", fmt.Sprintf(`"%s%s"`, rec.ID, map[bool]string{true: "-t"}[thumb]))
+	etag := `"` + rec.ID.String() + `"`
+	if thumb {
+		etag = `"` + rec.ID.String() + `-thumb"`
+	}
+	h.Set("ETag", etag) // files never change under an ID
 	ew := &errorCatcher{ResponseWriter: w}
 	http.ServeContent(ew, r, "", blob.ModTime(), blob)
 	return ew.err()

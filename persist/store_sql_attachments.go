@@ -27,6 +27,9 @@ type AttachmentStore interface {
 	// PurgeUnattached deletes up to limit records of uploads that no message carries
 	// and that were created before cutoff, and returns their IDs (for their blobs).
 	PurgeUnattached(ctx context.Context, cutoff chat.Time, limit int) ([]chat.ID, error)
+	// RoomAttachmentIDs lists the IDs of the attachments posted in room (whose blobs
+	// go when the room does).
+	RoomAttachmentIDs(ctx context.Context, room chat.ID) ([]chat.ID, error)
 }
 
 // AttachmentRecord is an attachment with what only the server sees: who uploaded it,
@@ -97,6 +100,12 @@ func (s *sqlStore) PurgeUnattached(ctx context.Context, cutoff chat.Time, limit 
 		return nil, fmt.Errorf("persist: purge unattached: %w", err)
 	}
 	return ids, nil
+}
+
+// RoomAttachmentIDs lists the attachments posted in room.
+func (s *sqlStore) RoomAttachmentIDs(ctx context.Context, room chat.ID) ([]chat.ID, error) {
+	return collect(ctx, s.db, "room attachments", func(r rows, id *chat.ID) error { return r.Scan(id) },
+		`SELECT id FROM attachments WHERE room_id = $1`, room)
 }
 
 // fillAttachments loads the attachments of the live messages among ms, in the order
