@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/media"
@@ -30,6 +31,10 @@ func (s *Server) registerAttachments() {
 // (boundaries, part headers, small fields).
 const uploadOverhead = 64 << 10
 
+// uploadReadTimeout bounds how long a client may take to send an upload: 10 MiB in
+// two minutes is 85 KB/s, and a slow-drip client cannot hold a connection forever.
+const uploadReadTimeout = 2 * time.Minute
+
 // handleUpload answers POST /attachments/upload (multipart/form-data, field "file")
 // with 201 and the attachment. The file streams into a quarantine file, never whole
 // into memory; it is published (stored in Blobs and recorded) only once it passed
@@ -41,6 +46,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, sess *Sess
 	if r.ContentLength > chat.MaxUpload+uploadOverhead {
 		return errUploadTooLarge() // refused before reading a byte
 	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadReadTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, chat.MaxUpload+uploadOverhead)
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
