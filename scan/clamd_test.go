@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -121,5 +122,36 @@ func TestScanCancelled(t *testing.T) {
 	_ = pw.CloseWithError(context.Canceled)
 	if err := <-done; err == nil {
 		t.Fatal("a cancelled scan returned a verdict")
+	}
+}
+
+// TestScanTimeout: a daemon that accepts the stream but never answers costs at most
+// the client's timeout, and is no verdict.
+func TestScanTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, conn) }() // reads forever, answers never
+		}
+	}()
+	c, err := scan.New(scan.Config{Address: "tcp:" + l.Addr().String(), Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.Scan(context.Background(), bytes.NewReader([]byte("hello")))
+	if !errors.Is(err, scan.ErrUnavailable) {
+		t.Fatalf("err %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("a silent daemon held the scan for %v", d)
 	}
 }
