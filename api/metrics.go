@@ -13,6 +13,10 @@ type metrics struct {
 	// receiver. It grows with the room's local size and with lock contention, not with
 	// slow clients (queues never block).
 	fanout prometheus.Histogram
+	// uploads counts upload outcomes by result (published, malware, unscannable,
+	// unavailable, refused, error).
+	uploads    *prometheus.CounterVec
+	scanErrors prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -27,6 +31,12 @@ func newMetrics() *metrics {
 			Name: "chatd_fanout_seconds", Help: "Time to encode one room event and queue it to every local subscriber.",
 			Buckets: prometheus.ExponentialBuckets(5e-6, 4, 10), // 5 µs .. 1.3 s
 		}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_uploads_total", Help: "Attachment uploads by outcome.",
+		}, []string{"result"}),
+		scanErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_scan_errors_total", Help: "Malware scans that got no verdict (clamd down, slow or confused); those uploads were refused.",
+		}),
 	}
 }
 
@@ -38,7 +48,7 @@ func (s *Server) registerMetrics(reg prometheus.Registerer) {
 			func() float64 { return float64(f()) })
 	}
 	reg.MustRegister(
-		s.m.rateLimited, s.m.redisErrors, s.m.fanout,
+		s.m.rateLimited, s.m.redisErrors, s.m.fanout, s.m.uploads, s.m.scanErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(st.Conns.Load()) }),
 		counter("chatd_slow_consumer_disconnects_total", "Connections closed 1008 because they could not keep up.", st.SlowConsumerCloses.Load),
