@@ -108,14 +108,15 @@ func (s *sqlStore) searchExpr(ctx context.Context, q *SearchQuery) (searchExpr, 
 
 // searchSQL builds the query of the matching message IDs, best first. Membership
 // comes first: only rooms viewer is a member of now, so a room left or a member
-// removed is out at once; deleted messages never match.
+// removed is out at once; deleted messages never match, nor do system messages
+// (room events such as joins, which show only as context).
 func (s *sqlStore) searchSQL(expr searchExpr, viewer chat.ID, q *SearchQuery, limit int) (string, []any) {
 	args := []any{viewer}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	where := []string{"m.room_id IN (SELECT mb.room_id FROM members mb WHERE mb.user_id = $1)", "NOT m.deleted"}
+	where := []string{"m.room_id IN (SELECT mb.room_id FROM members mb WHERE mb.user_id = $1)", "NOT m.deleted", "m.type <> 'system'"}
 	join, order := "", "m.created_at DESC, m.id DESC"
 	link := q.Has == SearchHasLinks
 	if len(expr) > 0 || link {
