@@ -30,7 +30,8 @@ FUZZ ?= \
 	./ring:FuzzOwner \
 	./loadtest:FuzzParseStamp \
 	./node:FuzzPeerDecoder \
-	./node:FuzzPeerFrames
+	./node:FuzzPeerFrames \
+	./persist:FuzzSearchQuery
 FUZZTIME      ?= 10s
 FUZZTIME_LONG ?= 5m
 
