@@ -14,7 +14,7 @@ import (
 // matched and ranked. Everything else (access rules, filters, the candidate set,
 // loading, context, highlighting) is shared.
 type ftsDialect interface {
-	// keys returns the key of each raw query word (SearchKey, computed where the
+	// keys returns the key of each raw query word (searchKey, computed where the
 	// index's terms are computed, so that both sides always agree).
 	keys(ctx context.Context, q querier, raw []string) ([]string, error)
 	// memberRooms returns the condition restricting "messages m" to viewer's rooms,
