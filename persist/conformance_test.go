@@ -60,6 +60,12 @@ var behaviours = []struct {
 	{"moderation/blocks", testBlocks},
 	{"moderation/reports", testReports},
 	{"notifications/list_ttl_read", testNotifications},
+	{"search/words", testSearchWords},
+	{"search/highlight_and_context", testSearchHighlightAndContext},
+	{"search/access_deletes_edits", testSearchAccess},
+	{"search/filters", testSearchFilters},
+	{"search/invalid", testSearchInvalid},
+	{"search/odd_syntax", testSearchOddSyntax},
 	{"cursors/invalid", testBadCursors},
 	{"store/reopen_keeps_data", testReopen},
 }
