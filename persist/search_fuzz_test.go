@@ -155,3 +155,38 @@ func TestSearchTermsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchVectorAgrees holds the vector the group commit writes (searchVector, Go)
+// equal to the one the migration's backfill and the edit trigger compute
+// (chatd_search_vector, SQL): terms, positions and weights.
+func TestSearchVectorAgrees(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenPostgres(ctx, testsvc.PostgresURL(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*pgStore)
+	samples := append(slices.Clone(searchCorpus), searchSeeds...)
+	samples = append(samples, "getUserName HTTPServer utf8Decode x2Y", "(www.Example.COM/path).", "a\u2003b\u3000c",
+		"it's O'Brien \\ back\\slash", strings.Repeat("long", 80)+" end", "Ærø ÆØÅ æøå œuvre", "", "  ", "same same same",
+		strings.Repeat("w ", 17000)+"last")
+	for _, text := range samples {
+		var sql, goVec string
+		if err := s.db.queryRow(ctx, `SELECT chatd_search_vector($1)::text, $2::tsvector::text`, text, searchVector(text)).
+			Scan(&sql, &goVec); err != nil {
+			t.Fatalf("%.60q: %v", text, err)
+		}
+		if sql != goVec {
+			t.Errorf("vector of %.60q:\n SQL %.300s\n  Go %.300s", text, sql, goVec)
+		}
+	}
+}
+
+func BenchmarkSearchVector(b *testing.B) {
+	const msg = "Hey team, the release-2.3 build at https://ci.example.com/job/42 failed again; ping bob@example.org about my_var"
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = searchVector(msg)
+	}
+}

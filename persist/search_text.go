@@ -1,6 +1,8 @@
 package persist
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -139,17 +141,27 @@ func keyOfFolded(s string) string { return lowerCut(trimSep(s)) }
 // positional terms) and the other terms of every chunk (parts, words and the link
 // marker), each listed once per chunk and never equal to that chunk's key.
 func searchTerms(content string) (keys []string, others []string) {
+	eachChunkTerms(content, func(key string, rest []string) {
+		keys = append(keys, key)
+		others = append(others, rest...)
+	})
+	return keys, others
+}
+
+// eachChunkTerms calls f, in order, with the key of every chunk of content that has
+// one and the chunk's other terms (parts, words, the link marker; each once, never
+// the key). rest is only valid during the call.
+func eachChunkTerms(content string, f func(key string, rest []string)) {
+	var rest []string
 	for _, chunk := range strings.FieldsFunc(foldAccents(content), isSearchSpace) {
 		k := keyOfFolded(chunk)
 		if k == "" {
 			continue
 		}
-		keys = append(keys, k)
-		seen := map[string]bool{k: true}
+		rest = rest[:0]
 		add := func(t string) {
-			if t != "" && !seen[t] {
-				seen[t] = true
-				others = append(others, t)
+			if t != "" && t != k && !slices.Contains(rest, t) {
+				rest = append(rest, t)
 			}
 		}
 		for _, part := range strings.FieldsFunc(chunk, isPartSep) {
@@ -168,8 +180,53 @@ func searchTerms(content string) (keys []string, others []string) {
 		if isLinkChunk(chunk, k) {
 			add(searchLinkTerm)
 		}
+		f(k, rest)
 	}
-	return keys, others
+}
+
+// maxSearchPos is the largest position a tsvector holds; later chunks share it.
+const maxSearchPos = 16383
+
+// searchVector is the text of content's Postgres tsvector, as chatd_search_vector
+// (migration 0003) computes it: each chunk's key at the chunk's position with weight
+// A, its other terms at the same position. The group commit writes it with each
+// message, so that the cost of the rules (a PL/pgSQL function costs ~100 µs a
+// message, this ~2 µs) stays off the database's CPU; edits and deletes, rare, let
+// the SQL twin recompute it (a trigger). A deleted message has no terms.
+func searchVector(content string) string {
+	var b strings.Builder
+	pos := 0
+	eachChunkTerms(content, func(key string, rest []string) {
+		pos = min(pos+1, maxSearchPos)
+		p := strconv.Itoa(pos)
+		writeLexeme(&b, key, p, "A")
+		for _, t := range rest {
+			writeLexeme(&b, t, p, "")
+		}
+	})
+	return b.String()
+}
+
+// writeLexeme appends 'term':pos[weight] in tsvector input syntax (a quote doubled,
+// a backslash escaped).
+func writeLexeme(b *strings.Builder, term, pos, weight string) {
+	if b.Len() > 0 {
+		b.WriteByte(' ')
+	}
+	b.WriteByte('\'')
+	for i := 0; i < len(term); i++ {
+		switch c := term[i]; c {
+		case '\'':
+			b.WriteString("''")
+		case '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString("':")
+	b.WriteString(pos)
+	b.WriteString(weight)
 }
 
 // isLinkChunk reports whether a chunk holds a URL: "http://", "https://" (in any

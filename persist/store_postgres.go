@@ -73,10 +73,12 @@ const commitSQL = `WITH b AS (
 	FROM b WHERE r.id = b.room_id AND r.owner_epoch = b.epoch AND r.last_seq = b.prev_seq
 	RETURNING r.id
 ), ins AS (
-	INSERT INTO messages (id, room_id, seq, sender_id, type, content, content_html, parent_id, client_msg_id, created_at)
-	SELECT * FROM unnest($6::uuid[], $7::uuid[], $8::bigint[], $9::uuid[], $10::text[], $11::text[], $12::text[],
-		$13::uuid[], $14::text[], $15::bigint[])
-		AS m(id, room_id, seq, sender_id, type, content, content_html, parent_id, client_msg_id, created_at)
+	INSERT INTO messages (id, room_id, seq, sender_id, type, content, content_html, parent_id, client_msg_id, created_at, search)
+	SELECT m.id, m.room_id, m.seq, m.sender_id, m.type, m.content, m.content_html, m.parent_id, m.client_msg_id,
+		m.created_at, m.search::tsvector
+	FROM unnest($6::uuid[], $7::uuid[], $8::bigint[], $9::uuid[], $10::text[], $11::text[], $12::text[],
+		$13::uuid[], $14::text[], $15::bigint[], $16::text[])
+		AS m(id, room_id, seq, sender_id, type, content, content_html, parent_id, client_msg_id, created_at, search)
 	WHERE m.room_id IN (SELECT id FROM fenced)
 )
 SELECT id FROM fenced`
@@ -194,6 +196,7 @@ type commitArgs struct {
 	seqs                   []int64
 	created                []int64
 	types, contents, htmls []string
+	searches               []string // tsvector text (searchVector)
 	parents                []pgtype.UUID
 	clientIDs              []*string
 }
@@ -210,6 +213,7 @@ func newCommitArgs(batches []RoomBatch) *commitArgs {
 		ids:     make([][16]byte, 0, n), roomIDs: make([][16]byte, 0, n), senders: make([][16]byte, 0, n),
 		seqs: make([]int64, 0, n), created: make([]int64, 0, n),
 		types: make([]string, 0, n), contents: make([]string, 0, n), htmls: make([]string, 0, n),
+		searches: make([]string, 0, n),
 		parents: make([]pgtype.UUID, 0, n), clientIDs: make([]*string, 0, n),
 	}
 	for i := range batches {
@@ -233,6 +237,7 @@ func newCommitArgs(batches []RoomBatch) *commitArgs {
 			a.types = append(a.types, string(m.Type))
 			a.contents = append(a.contents, m.Content)
 			a.htmls = append(a.htmls, m.ContentHTML)
+			a.searches = append(a.searches, searchVector(m.Content))
 			var parent pgtype.UUID // NULL unless set
 			if m.ParentID != nil {
 				parent = pgtype.UUID{Bytes: *m.ParentID, Valid: true}
@@ -244,10 +249,11 @@ func newCommitArgs(batches []RoomBatch) *commitArgs {
 	return a
 }
 
-// params returns the arguments in commitSQL's order ($1..$15).
+// params returns the arguments in commitSQL's order ($1..$16).
 func (a *commitArgs) params() []any {
 	return []any{a.rooms, a.epochs, a.prevs, a.news, a.lastAts,
-		a.ids, a.roomIDs, a.seqs, a.senders, a.types, a.contents, a.htmls, a.parents, a.clientIDs, a.created}
+		a.ids, a.roomIDs, a.seqs, a.senders, a.types, a.contents, a.htmls, a.parents, a.clientIDs, a.created,
+		a.searches}
 }
 
 // pgDB adapts a pgx pool to db.
