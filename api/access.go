@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/node"
@@ -50,6 +51,24 @@ func (s *Server) memberOf(ctx context.Context, roomID, user chat.ID) (*chat.Room
 		return nil, nil, chat.Errorf(chat.CodeNotMember, "join the room first")
 	}
 	return room, member, nil
+}
+
+// roomCall is how most /rooms/{id}/... routes begin: the room id of the path, the JSON
+// body into body (unless nil; an empty body is {} when emptyOK), then the room and
+// the caller's membership (memberOf's rules). Bad input is refused before the store
+// is asked anything.
+func (s *Server) roomCall(w http.ResponseWriter, r *http.Request, sess *Session, body any, emptyOK bool) (chat.ID, *chat.Room, *chat.Member, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return chat.NilID, nil, nil, err
+	}
+	if body != nil {
+		if err := decodeJSON(w, r, body, emptyOK); err != nil {
+			return chat.NilID, nil, nil, err
+		}
+	}
+	room, member, err := s.memberOf(r.Context(), id, sess.UserID)
+	return id, room, member, err
 }
 
 // requireRole refuses members below min with 403.

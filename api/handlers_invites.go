@@ -72,19 +72,12 @@ func (req *createInviteRequest) expiry(now chat.Time) chat.Time {
 // handleCreateInvite creates an invite code for a group room (admin and owner; 201).
 // A DM never gains a member, so inviting to one is 409 direct_room_closed.
 func (s *Server) handleCreateInvite(w http.ResponseWriter, r *http.Request, sess *Session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var req createInviteRequest
-	if err := decodeJSON(w, r, &req, true); err != nil {
+	id, room, member, err := s.roomCall(w, r, sess, &req, true)
+	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	room, member, err := s.memberOf(ctx, id, sess.UserID)
-	if err != nil {
-		return err
-	}
 	if room.Type == chat.RoomDirect {
 		return chat.Errorf(chat.CodeDirectRoomClosed, "a direct room cannot gain members")
 	}

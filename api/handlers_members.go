@@ -50,19 +50,12 @@ type addMemberRequest struct {
 // direct_room_closed whoever asks. Added to a private room, the user gets a
 // room_invite notification.
 func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, sess *Session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var req addMemberRequest
-	if err := decodeJSON(w, r, &req, false); err != nil {
+	id, room, member, err := s.roomCall(w, r, sess, &req, false)
+	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	room, member, err := s.memberOf(ctx, id, sess.UserID)
-	if err != nil {
-		return err
-	}
 	if room.Type == chat.RoomDirect {
 		return chat.Errorf(chat.CodeDirectRoomClosed, "a direct room cannot gain members")
 	}

@@ -201,19 +201,12 @@ type updateRoomRequest struct {
 // handleUpdateRoom renames or redescribes a group room (admin and owner) and emits
 // room_updated. A patch without fields changes nothing and emits nothing.
 func (s *Server) handleUpdateRoom(w http.ResponseWriter, r *http.Request, sess *Session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var req updateRoomRequest
-	if err := decodeJSON(w, r, &req, false); err != nil {
+	id, room, member, err := s.roomCall(w, r, sess, &req, false)
+	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	room, member, err := s.memberOf(ctx, id, sess.UserID)
-	if err != nil {
-		return err
-	}
 	if err := firstError(refuseDirect(room, "renamed"), requireRole(member, chat.RoleAdmin)); err != nil {
 		return err
 	}
@@ -241,15 +234,11 @@ func (s *Server) handleUpdateRoom(w http.ResponseWriter, r *http.Request, sess *
 
 // handleDeleteRoom deletes a group room and everything in it (owner only; 204).
 func (s *Server) handleDeleteRoom(w http.ResponseWriter, r *http.Request, sess *Session) error {
-	id, err := pathID(r, "id")
+	id, room, member, err := s.roomCall(w, r, sess, nil, false)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	room, member, err := s.memberOf(ctx, id, sess.UserID)
-	if err != nil {
-		return err
-	}
 	if err := firstError(refuseDirect(room, "deleted"), requireRole(member, chat.RoleOwner)); err != nil {
 		return err
 	}
@@ -326,19 +315,12 @@ func (s *Server) handleJoinRoom(w http.ResponseWriter, r *http.Request, sess *Se
 // the room by leaving. Leaving a DM hides it: opening the DM again (POST /rooms)
 // makes both users members once more, with the history intact.
 func (s *Server) handleLeaveRoom(w http.ResponseWriter, r *http.Request, sess *Session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
 	var body struct{}
-	if err := decodeJSON(w, r, &body, true); err != nil {
+	id, room, member, err := s.roomCall(w, r, sess, &body, true)
+	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	room, member, err := s.memberOf(ctx, id, sess.UserID)
-	if err != nil {
-		return err
-	}
 	if member.Role == chat.RoleOwner {
 		if room.MemberCount > 1 {
 			return chat.Errorf(chat.CodeOwnerMustTransfer, "transfer ownership before leaving")
@@ -367,18 +349,12 @@ type levelRequest struct {
 
 // handleSetLevel sets the caller's notification level in a room and returns the room.
 func (s *Server) handleSetLevel(w http.ResponseWriter, r *http.Request, sess *Session) error {
-	id, err := pathID(r, "id")
+	var req levelRequest
+	id, _, _, err := s.roomCall(w, r, sess, &req, false)
 	if err != nil {
 		return err
 	}
-	var req levelRequest
-	if err := decodeJSON(w, r, &req, false); err != nil {
-		return err
-	}
 	ctx := r.Context()
-	if _, _, err := s.memberOf(ctx, id, sess.UserID); err != nil {
-		return err
-	}
 	var level chat.NotificationLevel
 	if req.Level != nil {
 		level = *req.Level
