@@ -60,6 +60,8 @@ type Server struct {
 	hub      *wsHub
 	presence persist.Presence
 	m        *metrics
+	// web is the UI's assets, read into memory at startup (web.go).
+	web *webAssets
 }
 
 // New builds the API over a store, a node and a rate limiter.
@@ -95,6 +97,11 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 	s.m = newMetrics()
 	s.auth = newAuthenticator(cfg, store)
 	s.touch.init()
+	assets, err := loadWebAssets(webFS())
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s.web = assets
 	hub, err := newHub(s)
 	if err != nil {
 		return nil, fmt.Errorf("api: websocket hub: %w", err)
@@ -159,6 +166,9 @@ func (s *Server) routes() {
 	for _, register := range routeRegistrars {
 		register(s)
 	}
+	// The web UI: index.html for the app's paths, hashed assets (web.go). Any other
+	// unknown path, API or not, keeps the 404 envelope below.
+	s.registerWeb()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
