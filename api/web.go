@@ -120,7 +120,7 @@ func newWebFile(p string, b []byte) *webFile {
 	if !strings.HasPrefix(ct, "image/png") && !strings.HasPrefix(ct, "image/jpeg") && len(b) > 256 {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
-		_, _ = zw.Write(b)                                        // writes to a bytes.Buffer do not fail
+		_, _ = zw.Write(b)                                       // writes to a bytes.Buffer do not fail
 		_ = zw.Close()
 		if buf.Len() < len(b) {
 			f.gz = buf.Bytes()
