@@ -83,8 +83,12 @@ export class App {
     const token = localStorage.getItem('chatd.token');
     if (token) {
       this.api.token = token;
+      let me = null;
+      try { me = JSON.parse(localStorage.getItem('chatd.me') || 'null'); } catch { /* fetched below */ }
+      const fresh = this.api.get('/auth/me');
       try {
-        const me = await this.api.get('/auth/me');
+        if (!me) me = await fresh;
+        else fresh.then((u) => { this.store.setMe(u); this.renderMe(); }, () => {}); // a 401 signs out
         await this.startSession(token, me);
         return;
       } catch (e) {
@@ -123,22 +127,34 @@ export class App {
   async startSession(token, me) {
     this.api.token = token;
     localStorage.setItem('chatd.token', token);
+    localStorage.setItem('chatd.me', JSON.stringify(me));
     this.store.setMe(me);
     this.outbox.load(me.id);
     $('auth').hidden = true;
     $('app').hidden = false;
     this.renderMe();
     this.notifications.load();
-    const roomsLoaded = this.loadRooms();
-    await roomsLoaded;
+    // The room in the URL loads alongside the room list; the WebSocket (which joins
+    // every room) starts once both are in, so it does not compete with the first paint.
+    const rooms = this.loadRooms();
+    const shown = this.route();
+    await Promise.all([rooms, shown]);
     this.conn.start(token);
-    this.route();
   }
 
   async loadRooms() {
+    // The first page is shown at once; later pages are shown together at the end,
+    // so that a long list is laid out twice, not once per page.
+    let first = true;
     try {
-      await this.api.all('/rooms', (items) => { for (const r of items) this.store.putRoom(r); });
+      await this.api.all('/rooms', (items) => {
+        if (first) { this.store.putRooms(items); first = false; return; }
+        this.store.quiet = true;
+        try { for (const r of items) this.store.putRoom(r); } finally { this.store.quiet = false; }
+      });
     } catch (e) { this.toast(`Cannot load your rooms: ${errorText(e)}`); }
+    this.store.emit('rooms');
+    if (!window.chatdRoomsAt) window.chatdRoomsAt = performance.now();
     this.nameDMs();
   }
 
@@ -164,6 +180,7 @@ export class App {
     this.api.post('/auth/logout').catch(() => {});
     this.conn.stop();
     localStorage.removeItem('chatd.token');
+    localStorage.removeItem('chatd.me');
     this.api.token = null;
     this.store.reset();
     closePanel();
@@ -198,8 +215,9 @@ export class App {
     if (p === '/signin' || p === '/signup') { history.replaceState(null, '', '/'); }
     if (invite) { dialogs.acceptInviteDialog(this, invite[1]); history.replaceState(null, '', '/'); return; }
     const room = p.match(/^\/r\/([0-9a-f-]{36})$/);
-    if (room) { this.open(room[1], false); return; }
+    if (room) return this.open(room[1], false);
     this.showEmpty();
+    return null;
   }
 
   showEmpty() {
@@ -238,6 +256,8 @@ export class App {
   /** onOpened runs once a room's timeline is on screen: resume, receipts, read marker. */
   onOpened(roomId) {
     document.body.dataset.ready = '1';
+    // When the first room was usable, in ms since navigation (the load test reads it).
+    if (!window.chatdReadyAt) window.chatdReadyAt = performance.now();
     this.rejoin(roomId);
     this.markReadSoon();
     const last = this.timeline.receiptTarget();
@@ -274,7 +294,7 @@ export class App {
     this.outbox.flush();
     if (this.connectedOnce) {
       // Counts of rooms not open may have moved while away.
-      this.api.all('/rooms', (items) => { for (const r of items) this.store.putRoom(r); }).catch(() => {});
+      this.api.all('/rooms', (items) => this.store.putRooms(items)).catch(() => {});
       this.notifications.load();
     }
     this.connectedOnce = true;

@@ -38,6 +38,13 @@ export class Store extends EventTarget {
     return u ? (u.display_name || u.username) : 'Someone';
   }
 
+  /** putRooms adds or updates many rooms with one change event. */
+  putRooms(list) {
+    this.quiet = true;
+    try { for (const r of list) this.putRoom(r); } finally { this.quiet = false; }
+    this.emit('rooms');
+  }
+
   putRoom(r) {
     const old = this.rooms.get(r.id);
     if (old) {
@@ -51,7 +58,7 @@ export class Store extends EventTarget {
     } else {
       this.rooms.set(r.id, { ...r, unread_count: r.unread_count || 0 });
     }
-    this.emit('rooms');
+    if (!this.quiet) this.emit('rooms');
   }
 
   removeRoom(id) {
