@@ -22,7 +22,7 @@ class MessageComposer extends HTMLElement {
     this.file = h('input', { type: 'file', multiple: true, class: 'visually-hidden', tabindex: '-1', 'aria-hidden': 'true' });
     this.tray = h('ul', { class: 'upload-tray', 'aria-label': 'Files to send', hidden: true });
     this.error = h('p', { class: 'error', role: 'alert' });
-    const attach = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Attach files', title: 'Attach files', on: { click: () => this.file.click() } }, icon('📎'));
+    const attach = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Attach files', title: 'Attach files', on: { click: () => this.file.click() } }, icon('clip'));
     const send = h('button', { type: 'submit', class: 'primary send-button', 'aria-label': 'Send message' }, 'Send');
     this.form = h('form', { class: 'composer-form' }, attach, this.input, send, this.file);
     this.replaceChildren(this.tray, this.form, this.error);
@@ -115,9 +115,9 @@ class MessageComposer extends HTMLElement {
       return h('li', { class: `upload ${u.state}` },
         h('span', { class: 'file-name', text: u.file.name }), h('span', { class: 'muted', text: ` ${bytes(u.file.size)} ` }), status,
         h('button', {
-          type: 'button', class: 'icon-button', 'aria-label': `Remove ${u.file.name}`, text: '✕',
+          type: 'button', class: 'icon-button', 'aria-label': `Remove ${u.file.name}`,
           on: { click: () => { u.abort?.(); this.uploads = this.uploads.filter((x) => x !== u); this.renderTray(); } },
-        }));
+        }, icon('close')));
     }));
   }
 }

@@ -103,5 +103,5 @@ export function announce(text) {
   requestAnimationFrame(() => { live.textContent = text; });
 }
 
-/** icon returns an aria-hidden span showing a symbol. */
-export function icon(ch) { return h('span', { class: 'icon', 'aria-hidden': 'true', text: ch }); }
+/** icon returns an aria-hidden icon by name (icons/<name>.svg, drawn in the text colour). */
+export function icon(name) { return h('span', { class: `i i-${name}`, 'aria-hidden': 'true' }); }

@@ -78,12 +78,12 @@ export function renderMessage(m, ctx, opts = {}) {
   li.append(body);
   if (!m.deleted) {
     const tools = h('div', { class: 'msg-actions', role: 'toolbar', 'aria-label': 'Message actions' });
-    tools.append(h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Add reaction', title: 'Add reaction', on: { click: (e) => actions.picker(m, e.currentTarget) } }, icon('☺')));
-    if (!opts.inThread) tools.append(h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Reply in thread', title: 'Reply in thread', on: { click: () => actions.thread(m) } }, icon('💬')));
-    if (canEdit(m, me)) tools.append(h('button', { type: 'button', class: 'icon-button edit-button', 'aria-label': 'Edit message', title: 'Edit', on: { click: () => actions.edit(m) } }, icon('✎')));
+    tools.append(h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Add reaction', title: 'Add reaction', on: { click: (e) => actions.picker(m, e.currentTarget) } }, icon('smile')));
+    if (!opts.inThread) tools.append(h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Reply in thread', title: 'Reply in thread', on: { click: () => actions.thread(m) } }, icon('reply')));
+    if (canEdit(m, me)) tools.append(h('button', { type: 'button', class: 'icon-button edit-button', 'aria-label': 'Edit message', title: 'Edit', on: { click: () => actions.edit(m) } }, icon('edit')));
     const room = store.rooms.get(m.room_id);
     if (m.sender?.id === me?.id || room?.my_role === 'admin' || room?.my_role === 'owner') {
-      tools.append(h('button', { type: 'button', class: 'icon-button delete-button', 'aria-label': 'Delete message', title: 'Delete', on: { click: () => actions.del(m) } }, icon('🗑')));
+      tools.append(h('button', { type: 'button', class: 'icon-button delete-button', 'aria-label': 'Delete message', title: 'Delete', on: { click: () => actions.del(m) } }, icon('trash')));
     }
     li.append(tools);
   }
@@ -100,7 +100,7 @@ function renderAttachments(list, ctx) {
       li.append(h('button', { type: 'button', class: 'thumb-button', 'aria-label': `Open ${a.filename}`, on: { click: () => openFile(a, ctx) } }, img));
     }
     li.append(h('button', { type: 'button', class: 'file link-button', on: { click: () => openFile(a, ctx) } },
-      icon('📎'), h('span', { class: 'file-name', text: a.filename }), h('span', { class: 'muted', text: ` ${bytes(a.size || 0)}` })));
+      icon('clip'), h('span', { class: 'file-name', text: a.filename }), h('span', { class: 'muted', text: ` ${bytes(a.size || 0)}` })));
     ul.append(li);
   }
   return ul;

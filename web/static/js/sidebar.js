@@ -61,7 +61,7 @@ class RoomList extends HTMLElement {
       href: `/r/${r.id}`, class: 'room-link' + (unread ? ' unread' : '') + (active ? ' active' : ''),
       dataset: { room: r.id }, 'aria-label': label, 'aria-current': active ? 'page' : null,
     },
-    r.type === 'direct' ? presenceDot(peer?.status) : h('span', { class: 'room-sigil', 'aria-hidden': 'true', text: r.type === 'private' ? '🔒' : '#' }),
+    r.type === 'direct' ? presenceDot(peer?.status) : r.type === 'private' ? h('span', { class: 'room-sigil', 'aria-hidden': 'true' }, h('span', { class: 'i i-lock' })) : h('span', { class: 'room-sigil', 'aria-hidden': 'true', text: '#' }),
     h('span', { class: 'room-name', text: name }),
     mentions ? h('span', { class: 'badge mention', 'aria-hidden': 'true', text: '@' + mentions }) : null,
     unread ? h('span', { class: 'badge', 'aria-hidden': 'true', text: unread > 99 ? '99+' : String(unread) }) : null);

@@ -12,7 +12,10 @@ export function applyTheme(t = currentTheme()) {
   if (b) {
     b.setAttribute('aria-label', `Theme: ${t} (Alt+T to change)`);
     b.title = `Theme: ${t}`;
-    b.textContent = t === 'dark' ? '☾' : t === 'light' ? '☀' : '◐';
+    const i = document.createElement('span');
+    i.className = `i i-${t === 'dark' ? 'moon' : t === 'light' ? 'sun' : 'theme'}`;
+    i.setAttribute('aria-hidden', 'true');
+    b.replaceChildren(i);
   }
 }
 
