@@ -37,6 +37,7 @@ export class Notifications {
   onEvent(n) {
     this.app.store.putUser(n.actor);
     this.app.store.addNotification(n);
+    if (n.room_id && this.app.store.isReading(n.room_id) && n.type !== 'room_invite') this.markRead([n]); // seen already
     const room = this.app.store.rooms.get(n.room_id);
     const level = room?.notification_level || 'mentions';
     if (level === 'muted' || level === 'all') return; // `all` rooms notify per message (onMessage)
