@@ -47,9 +47,13 @@ func needBrowser(t *testing.T) {
 	}
 }
 
-// chatdBinary builds ./cmd/chatd once per test binary.
+// chatdBinary builds ./cmd/chatd once per test binary (CHATD_E2E_BIN names a
+// prebuilt one instead).
 func chatdBinary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("CHATD_E2E_BIN"); bin != "" {
+		return bin
+	}
 	build.once.Do(func() {
 		dir, err := os.MkdirTemp("", "chatd-e2e-")
 		if err != nil {

@@ -373,7 +373,7 @@ export class App {
     const r = this.store.rooms.get(this.store.openRoomId);
     if (!r) return;
     $('room-title').textContent = this.store.roomName(r);
-    $('room-desc').textContent = r.type === 'direct' ? 'Direct message' : `${r.member_count || 0} members${r.description ? ' · ' + r.description : ''}`;
+    $('room-desc').textContent = r.type === 'direct' ? 'Direct message' : `${r.member_count || 0} ${r.member_count === 1 ? 'member' : 'members'}${r.description ? ' · ' + r.description : ''}`;
     const admin = r.my_role === 'admin' || r.my_role === 'owner';
     $('invite-button').hidden = r.type === 'direct' || !admin;
     $('level-select').value = r.notification_level || (r.type === 'direct' ? 'all' : 'mentions');
