@@ -56,6 +56,11 @@ var behaviours = []struct {
 	{"moderation/blocks", testBlocks},
 	{"moderation/reports", testReports},
 	{"notifications/list_ttl_read", testNotifications},
+	{"search/words", testSearchWords},
+	{"search/highlight_and_context", testSearchHighlightAndContext},
+	{"search/access_deletes_edits", testSearchAccess},
+	{"search/filters", testSearchFilters},
+	{"search/invalid", testSearchInvalid},
 	{"cursors/invalid", testBadCursors},
 	{"store/reopen_keeps_data", testReopen},
 }

@@ -21,6 +21,7 @@ type Store interface {
 	InviteStore
 	ModerationStore
 	NotificationStore
+	SearchStore
 	TokenStore
 
 	// Ping checks that the store answers (readiness).
@@ -191,6 +192,48 @@ type MessageQuery struct {
 	Before *chat.ID
 	After  *chat.ID
 	Limit  int
+}
+
+// SearchStore finds messages by their words (search_text.go says how content
+// becomes terms, search_query.go how queries are read).
+type SearchStore interface {
+	// Search returns the messages viewer may read (of rooms viewer is a member of;
+	// never deleted or system messages) that match q, best match first: by rank, then newest
+	// first; newest first when q.Text has no words. It returns validation errors
+	// (chat.CodeValidation) for a query it cannot run: text too long, too many words,
+	// an alternative that only excludes, no words and no filter.
+	Search(ctx context.Context, viewer chat.ID, q SearchQuery) ([]chat.SearchHit, error)
+}
+
+// SearchQuery is a search: Text in websearch syntax and filters, all optional
+// (but Text or a filter must be given). From is inclusive, To exclusive.
+type SearchQuery struct {
+	Text   string
+	Room   *chat.ID
+	Sender *chat.ID
+	From   *chat.Time
+	To     *chat.Time
+	Has    SearchHas
+	// Limit is 1..chat.PageMax; 0 means SearchDefaultLimit.
+	Limit int
+}
+
+// SearchHas filters search results by what messages carry ("" for no filter).
+type SearchHas string
+
+// The has= filters: messages with attachments, messages with a link in their text.
+const (
+	SearchHasAttachments SearchHas = "attachments"
+	SearchHasLinks       SearchHas = "links"
+)
+
+// SearchDefaultLimit is the number of results when none is asked for: each result
+// carries two more messages of context.
+const SearchDefaultLimit = 20
+
+// filtered reports whether q has any filter.
+func (q *SearchQuery) filtered() bool {
+	return q.Room != nil || q.Sender != nil || q.From != nil || q.To != nil || q.Has != ""
 }
 
 // InviteStore keeps invite codes.

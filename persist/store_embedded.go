@@ -58,7 +58,7 @@ func OpenEmbedded(ctx context.Context, dir string, log *slog.Logger) (Store, err
 	readers := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	s := &embeddedStore{sqlStore: newSQLStore(&sqliteDB{w: w, r: r}, log), w: w}
+	s := &embeddedStore{sqlStore: newSQLStore(&sqliteDB{w: w, r: r}, sqliteFTS{}, log), w: w}
 	if err := s.migrate(ctx, "sqlite", ""); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -69,7 +69,9 @@ func OpenEmbedded(ctx context.Context, dir string, log *slog.Logger) (Store, err
 
 // newSQLiteDriver returns a driver of our own (no process-wide registration) whose
 // lower() is Unicode-aware, as Postgres's is with a UTF-8 locale; SQLite's built-in
-// folds ASCII only. Case-insensitive usernames and searches rely on it.
+// folds ASCII only. Case-insensitive usernames and searches rely on it. It also
+// adds chatd_search_w and chatd_search_p, the full-text index's columns of a
+// message's content (search_text.go; migrations/sqlite/0003_search.sql).
 func newSQLiteDriver() *sqlite.Driver {
 	d := &sqlite.Driver{}
 	d.MustRegisterDeterministicScalarFunction("lower", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
@@ -81,7 +83,27 @@ func newSQLiteDriver() *sqlite.Driver {
 		}
 		return args[0], nil
 	})
+	d.MustRegisterDeterministicScalarFunction("chatd_search_w", 1, searchColumn(func(keys, _ []string) string { return ftsText(keys) }))
+	d.MustRegisterDeterministicScalarFunction("chatd_search_p", 1, searchColumn(func(_, others []string) string { return ftsText(others) }))
 	return d
+}
+
+// searchColumn adapts one column of searchTerms to an SQLite function of content.
+func searchColumn(col func(keys, others []string) string) func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error) {
+	return func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		var content string
+		switch v := args[0].(type) {
+		case string:
+			content = v
+		case []byte:
+			content = string(v)
+		case nil:
+			return "", nil
+		default:
+			return nil, fmt.Errorf("persist: search terms of a %T", v)
+		}
+		return col(searchTerms(content)), nil
+	}
 }
 
 // sqliteConnector opens connections to one DSN with our driver.

@@ -50,7 +50,7 @@ func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (Store, err
 		pool.Close()
 		return nil, fmt.Errorf("persist: connect to postgres at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	s := &pgStore{sqlStore: newSQLStore(pgDB{pool}, log), pool: pool}
+	s := &pgStore{sqlStore: newSQLStore(pgDB{pool}, pgFTS{}, log), pool: pool}
 	if err := s.migrate(ctx, "postgres", fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey)); err != nil {
 		pool.Close()
 		return nil, err

@@ -18,13 +18,15 @@ type sqlStore struct {
 	log *slog.Logger
 	// now is the clock for effective statuses, mutes and notification expiry.
 	now func() chat.Time
+	// fts is the engine's full-text search (store_sql_search.go).
+	fts ftsDialect
 }
 
-func newSQLStore(d db, log *slog.Logger) *sqlStore {
+func newSQLStore(d db, fts ftsDialect, log *slog.Logger) *sqlStore {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &sqlStore{db: d, log: log, now: chat.Now}
+	return &sqlStore{db: d, fts: fts, log: log, now: chat.Now}
 }
 
 // Ping checks that the store answers.

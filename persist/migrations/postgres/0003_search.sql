@@ -1,0 +1,78 @@
+-- Full-text search (issue 6). The 'simple' parser of 0001 splits URLs, host names,
+-- e-mail addresses, versions and identifiers in ways that a query for them does not
+-- match, and knows no accents. messages.search becomes the terms of our own
+-- tokenizer instead, the rules of persist/search_text.go written in SQL:
+--   chatd_search_key(word): fold accents (unaccent), trim separators, lower-case,
+--     cut to 200 code points; queries key their words with it, so both sides agree.
+--   chatd_search_vector(content): every chunk's key at the chunk's position with
+--     weight A (phrases match consecutive keys), plus, at the same position with
+--     weight D, its parts, words and camelCase words and the link marker ':link'.
+-- Separators are spelt out as code point ranges, not classes, so that the result
+-- does not depend on the database's locale. A deleted message has no terms.
+
+CREATE EXTENSION IF NOT EXISTS unaccent;
+
+-- unaccent() is only STABLE (it finds its dictionary through the search path); with
+-- the dictionary named explicitly it always gives the same answer, so the wrapper
+-- is declared IMMUTABLE, as a generated column requires.
+CREATE FUNCTION chatd_search_fold(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, t) $$;
+
+-- The key of text already folded: separators trimmed, lower-cased, cut.
+CREATE FUNCTION chatd_search_key_folded(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT left(lower(regexp_replace(t,
+    '^[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+|[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+$',
+    '', 'g')), 200) $$;
+
+-- The term a query word looks for (persist.SearchKey).
+CREATE FUNCTION chatd_search_key(t text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT chatd_search_key_folded(chatd_search_fold(t)) $$;
+
+-- The search vector of a message's content (persist.searchTerms).
+CREATE FUNCTION chatd_search_vector(content text) RETURNS tsvector
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+WITH chunks AS (
+    SELECT c.chunk, c.k, row_number() OVER (ORDER BY c.n) AS pos
+    FROM (
+        SELECT s.chunk, s.n, chatd_search_key_folded(s.chunk) AS k
+        FROM regexp_split_to_table(chatd_search_fold(content),
+            '[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+')
+            WITH ORDINALITY AS s(chunk, n)
+    ) c
+    WHERE c.k <> ''
+), terms AS (
+    SELECT k AS term, pos, 'A' AS weight FROM chunks
+    UNION
+    SELECT t.term, c.pos, '' FROM chunks c CROSS JOIN LATERAL (
+        -- parts: cut at separators other than . - _; "www.x" also as "x"
+        SELECT y.pk AS term
+        FROM regexp_split_to_table(c.chunk,
+            '[\u0001-\u002c\u002f\u003a-\u0040\u005b-\u005e\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+') AS p,
+            LATERAL (SELECT chatd_search_key_folded(p)) AS z(k0),
+            LATERAL (SELECT z.k0 UNION ALL SELECT substr(z.k0, 5) WHERE z.k0 LIKE 'www.%') AS y(pk)
+        UNION
+        -- words, and the words of camelCase words
+        SELECT left(lower(cw), 200)
+        FROM regexp_split_to_table(c.chunk,
+            '[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+') AS w,
+            LATERAL (SELECT w UNION ALL
+                SELECT regexp_split_to_table(regexp_replace(w, '([a-z0-9])([A-Z])', '\1 \2', 'g'), ' ')) AS x(cw)
+        UNION
+        SELECT ':link' WHERE lower(c.chunk) ~ 'https?://' OR c.k LIKE 'www.%'
+    ) t
+    WHERE t.term <> '' AND t.term <> c.k
+)
+SELECT coalesce(string_agg('''' || replace(replace(term, '\', '\\'), '''', '''''') || ''':'
+    || least(pos, 16383) || weight, ' '), '')::tsvector
+FROM terms
+$$;
+
+DROP INDEX messages_search;
+ALTER TABLE messages DROP COLUMN search;
+ALTER TABLE messages ADD COLUMN search tsvector
+    GENERATED ALWAYS AS (chatd_search_vector(CASE WHEN deleted THEN '' ELSE content END)) STORED;
+CREATE INDEX messages_search ON messages USING gin (search);
