@@ -19,6 +19,8 @@ export function openPanel(kind, key, title, nodes, onClose) {
   panel.hidden = false;
   panel.dataset.kind = kind;
   document.getElementById('app').classList.add('with-panel');
+  // Keyboard users land in the panel (callers may focus a field inside it first).
+  requestAnimationFrame(() => { if (!panel.contains(document.activeElement)) document.getElementById('panel-close').focus(); });
   return panel;
 }
 
