@@ -36,7 +36,7 @@ func loadAxe() (string, error) {
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
-			return "", err
+			cache = os.TempDir()
 		}
 		dir = filepath.Join(cache, "chatd-test", "axe-core-"+axeVersion)
 	}

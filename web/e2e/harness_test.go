@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -241,33 +242,57 @@ func newBrowser(t *testing.T) *browser {
 func (b *browser) tab(width, height int64) *tab {
 	t := b.t
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(int(width), int(height)),
+	// Chromium now and then exits at start on a loaded machine (before its DevTools
+	// endpoint is up); a fresh profile and another try gets past that.
+	var (
+		ctx   context.Context
+		err   error
+		tries = 3
 	)
-	alloc, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelA() })
-	tb := &tab{t: t, ctx: ctx}
-	// The first Run starts the browser and must use ctx itself: a derived context's
-	// cancel would close it.
-	if err := chromedp.Run(ctx); err != nil {
+	for try := 1; try <= tries; try++ {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(chromium),
+			chromedp.Flag("headless", true),
+			chromedp.Flag("no-sandbox", true),
+			chromedp.Flag("disable-gpu", true),
+			chromedp.Flag("no-first-run", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.UserDataDir(t.TempDir()),
+			chromedp.WindowSize(int(width), int(height)),
+		)
+		alloc, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		c, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(quietErrorf))
+		// The first Run starts the browser and must use the context itself: a derived
+		// context's cancel would close it.
+		if err = chromedp.Run(c); err == nil {
+			ctx = c
+			t.Cleanup(func() { cancel(); cancelA() })
+			break
+		}
+		cancel()
+		cancelA()
+		t.Logf("start chromium (try %d of %d): %v", try, tries, err)
+	}
+	if ctx == nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	tb := &tab{t: t, ctx: ctx}
 	tb.run(chromedp.EmulateViewport(width, height), chromedp.ActionFunc(func(ctx context.Context) error {
 		_, err := page.AddScriptToEvaluateOnNewDocument(guard).Do(ctx)
 		return err
 	}))
 	return tb
+}
+
+// quietErrorf logs chromedp's errors except its notes about DevTools events it has
+// no handler for (newer Chromium sends events this cdproto does not know).
+func quietErrorf(format string, args ...any) {
+	if msg := fmt.Sprintf(format, args...); !strings.Contains(msg, "unhandled node event") {
+		log.Print(msg)
+	}
 }
 
 type tab struct {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -115,6 +114,12 @@ func TestStory(t *testing.T) {
 	}
 	phone.screenshot("mobile")
 	runAxe(t, phone, "room (mobile)")
+	// The narrowest phone the layout supports.
+	phone.run(chromedp.EmulateViewport(360, 740))
+	phone.eval(`document.documentElement.scrollWidth > window.innerWidth`, &overflow)
+	if overflow {
+		t.Error("mobile layout overflows horizontally at 360 px")
+	}
 
 	// Reconnect: stop the node, type while disconnected, start it, delivered once.
 	n.stop()
@@ -142,5 +147,4 @@ func TestStory(t *testing.T) {
 			t.Errorf("%s: %d alert calls, CSP violations %v", name, xss, csp)
 		}
 	}
-	fmt.Println() // keep go vet quiet about unused fmt in some builds
 }
