@@ -76,6 +76,7 @@ func TestStory(t *testing.T) {
 	// Delete.
 	alice.send("a message to delete")
 	bob.until("to delete seen", msgWith("a message to delete")+`.length === 1`)
+	alice.until("to delete stored", msgWith("a message to delete")+`.length === 1`)
 	alice.eval(msgWith("a message to delete")+`[0].querySelector('[aria-label="Delete message"]').click()`, nil)
 	alice.clickText("#dialog-actions button", "Delete")
 	bob.until("delete seen", msgWith("a message to delete")+`.length === 0 && document.querySelector('#timeline .msg-content.deleted')`)

@@ -233,13 +233,16 @@ export class App {
     if (push) { history.pushState(null, '', `/r/${roomId}`); }
     this.closeDrawer();
     if (!this.store.rooms.has(roomId)) {
-      try { this.addRoom(await this.api.get(`/rooms/${roomId}`)); } catch (e) { this.toast(`Cannot open the room: ${errorText(e)}`); this.showEmpty(); return; }
-      if (!this.store.rooms.get(roomId).my_role) {
-        const r = this.store.rooms.get(roomId);
+      let r;
+      try { r = await this.api.get(`/rooms/${roomId}`); } catch (e) { this.toast(`Cannot open the room: ${errorText(e)}`); this.showEmpty(); return; }
+      if (!r.my_role) {
+        // A public room one is not in yet: offer to join, list it only once joined.
+        this.showEmpty();
         dialogs.openDialog(`Join ${r.name}?`, [h('p', { text: 'You are not a member of this room yet.' })], [{ label: 'Not now' },
           { label: 'Join', primary: true, run: async () => { this.addRoom(await this.api.post(`/rooms/${roomId}/join`)); this.open(roomId, false); } }]);
         return;
       }
+      this.addRoom(r);
     }
     document.body.dataset.ready = '';
     this.store.openRoomId = roomId;

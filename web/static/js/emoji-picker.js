@@ -42,6 +42,10 @@ class EmojiPicker extends HTMLElement {
       }
     });
     this.group = 0;
+    // A press outside the picker (and outside the button that opened it) closes it.
+    document.addEventListener('pointerdown', (e) => {
+      if (!this.hidden && !this.contains(e.target) && !this.returnFocus?.contains(e.target)) this.close(false);
+    }, true);
   }
 
   /** open shows the picker next to anchor; onPick gets the chosen emoji. */
@@ -58,10 +62,10 @@ class EmojiPicker extends HTMLElement {
     this.search.focus();
   }
 
-  close() {
+  close(refocus = true) {
     if (this.hidden) return;
     this.hidden = true;
-    this.returnFocus?.focus?.();
+    if (refocus) this.returnFocus?.focus?.();
   }
 
   choose(e) {
