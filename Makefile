@@ -30,7 +30,9 @@ FUZZ ?= \
 	./ring:FuzzOwner \
 	./loadtest:FuzzParseStamp \
 	./node:FuzzPeerDecoder \
-	./node:FuzzPeerFrames
+	./node:FuzzPeerFrames \
+	./scan:FuzzParseReply \
+	./media:FuzzCleanFilename
 FUZZTIME      ?= 10s
 FUZZTIME_LONG ?= 5m
 

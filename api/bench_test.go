@@ -41,7 +41,7 @@ func BenchmarkSendDecodeValidate(b *testing.B) {
 		if err := decodeBody(benchBody, &in, false); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := in.validate(); err != nil {
+		if _, _, err := in.validate(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -237,7 +237,7 @@ func TestSendDecodeAllocs(t *testing.T) {
 		if err := decodeBody(benchBody, &in, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := in.validate(); err != nil {
+		if _, _, err := in.validate(); err != nil {
 			t.Fatal(err)
 		}
 	})

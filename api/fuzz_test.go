@@ -74,7 +74,7 @@ func FuzzDecodeRequest(f *testing.F) {
 					t.Fatalf("%s: whole body gave (%v, %+v), byte by byte (%v, %+v)", rt.name, err, dst, errStreamed, streamed)
 				}
 				if in, ok := dst.(*SendInput); ok && err == nil {
-					_, verr := in.validate()
+					_, _, verr := in.validate()
 					checkClientError(t, "send validate", verr)
 				}
 			}

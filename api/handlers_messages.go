@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -183,11 +184,21 @@ func (s *Server) handleDeleteMessage(w http.ResponseWriter, r *http.Request, ses
 	return writeJSON(w, http.StatusOK, deleted)
 }
 
-// deleteMessage soft-deletes a message and publishes message_deleted.
+// deleteMessage soft-deletes a message, drops its attachments' files, and publishes
+// message_deleted.
 func (s *Server) deleteMessage(r *http.Request, id, viewer chat.ID) (*chat.Message, error) {
+	before, err := s.store.MessageByID(r.Context(), id, viewer)
+	if err != nil {
+		return nil, fmt.Errorf("api: delete message: %w", err)
+	}
 	deleted, err := s.store.DeleteMessage(r.Context(), id, viewer)
 	if err != nil {
 		return nil, fmt.Errorf("api: delete message: %w", err)
+	}
+	if s.cfg.Blobs != nil {
+		for _, a := range before.Attachments {
+			s.dropBlobs(context.WithoutCancel(r.Context()), a.ID)
+		}
 	}
 	s.publish(&node.Event{Type: node.EventMessageDeleted, RoomID: deleted.RoomID, Message: deleted,
 		Data: &node.MessageDeletedEvent{RoomID: deleted.RoomID, MessageID: deleted.ID}})

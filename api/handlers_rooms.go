@@ -260,10 +260,20 @@ func (s *Server) handleDeleteRoom(w http.ResponseWriter, r *http.Request, sess *
 	return nil
 }
 
-// deleteRoom deletes a room, then tells its subscribers and its owner.
+// deleteRoom deletes a room with its attachments' files, then tells its subscribers
+// and its owner.
 func (s *Server) deleteRoom(ctx context.Context, id chat.ID) error {
+	atts, err := s.store.RoomAttachmentIDs(ctx, id)
+	if err != nil {
+		return fmt.Errorf("api: delete room: %w", err)
+	}
 	if err := s.store.DeleteRoom(ctx, id); err != nil {
 		return fmt.Errorf("api: delete room: %w", err)
+	}
+	if s.cfg.Blobs != nil {
+		for _, a := range atts {
+			s.dropBlobs(context.WithoutCancel(ctx), a)
+		}
 	}
 	s.publish(&node.Event{Type: node.EventRoomDeleted, RoomID: id, Data: &RoomDeletedEvent{RoomID: id}})
 	s.hub.kickAll(id)

@@ -31,6 +31,8 @@ type testEnv struct {
 	store persist.Store
 	node  *node.Node
 	now   atomic.Int64 // clock offset in ms added to chat.Now (edit window tests)
+	// blobDir holds the local blobs (unless adjust replaced Config.Blobs).
+	blobDir string
 }
 
 var testSecret = []byte("test-secret-test-secret-test-secret!!")
@@ -64,7 +66,13 @@ func newEnvWith(t testing.TB, kind string, adjust func(*Config)) *testEnv {
 		t.Fatal(err)
 	}
 	e.node = nd
-	cfg := Config{JWTSecret: testSecret, Now: func() chat.Time { return chat.Now() + chat.Time(e.now.Load()) }}
+	e.blobDir = t.TempDir()
+	blobs, err := persist.OpenLocalBlobs(e.blobDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{JWTSecret: testSecret, Now: func() chat.Time { return chat.Now() + chat.Time(e.now.Load()) },
+		Blobs: blobs, QuarantineDir: t.TempDir()}
 	if adjust != nil {
 		adjust(&cfg)
 	}

@@ -8,6 +8,10 @@ import (
 type metrics struct {
 	rateLimited prometheus.Counter
 	redisErrors prometheus.Counter
+	// uploads counts upload outcomes by result (published, malware, unscannable,
+	// unavailable, refused, error).
+	uploads    *prometheus.CounterVec
+	scanErrors prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -17,6 +21,12 @@ func newMetrics() *metrics {
 		}),
 		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_redis_errors_total", Help: "Rate-limit or presence calls that Redis could not answer.",
+		}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_uploads_total", Help: "Attachment uploads by outcome.",
+		}, []string{"result"}),
+		scanErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_scan_errors_total", Help: "Malware scans that got no verdict (clamd down, slow or confused); those uploads were refused.",
 		}),
 	}
 }
@@ -29,7 +39,7 @@ func (s *Server) registerMetrics(reg prometheus.Registerer) {
 			func() float64 { return float64(f()) })
 	}
 	reg.MustRegister(
-		s.m.rateLimited, s.m.redisErrors,
+		s.m.rateLimited, s.m.redisErrors, s.m.uploads, s.m.scanErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(st.Conns.Load()) }),
 		counter("chatd_slow_consumer_disconnects_total", "Connections closed 1008 because they could not keep up.", st.SlowConsumerCloses.Load),

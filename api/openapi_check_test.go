@@ -186,7 +186,8 @@ func checkContentType(route *routers.Route, status int, header http.Header, body
 		return ""
 	}
 	ref := route.Operation.Responses.Status(status)
-	if ref == nil || ref.Value == nil || ref.Value.Content.Get("application/json") == nil {
+	// The exact key: Content.Get would also match a file's "*/*".
+	if ref == nil || ref.Value == nil || ref.Value.Content["application/json"] == nil {
 		return ""
 	}
 	if ct := header.Get("Content-Type"); ct != jsonContentType {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/chatd/chatd/chat"
@@ -20,30 +21,80 @@ type SendInput struct {
 	ClientMsgID *string  `json:"client_msg_id,omitempty"`
 }
 
-// validate checks what needs no store: content 1-10,000 code points and not blank,
-// client_msg_id 1-100 printable characters, parent_id a UUID, and no attachments
-// (they arrive with uploads; until then a non-empty list is refused rather than
-// silently dropped).
-func (in *SendInput) validate() (parent *chat.ID, err error) {
-	if err := chat.ValidateContent(in.Content); err != nil {
-		return nil, err
+// validate checks what needs no store: content up to 10,000 code points and not
+// blank (it may be empty when attachments are given), client_msg_id 1-100 printable
+// characters, parent_id a UUID, and at most chat.MaxAttachments distinct attachment
+// UUIDs.
+func (in *SendInput) validate() (parent *chat.ID, attachments []chat.ID, err error) {
+	if len(in.Attachments) == 0 || in.Content != "" {
+		if err := chat.ValidateContent(in.Content); err != nil {
+			return nil, nil, err
+		}
 	}
 	if in.ClientMsgID != nil {
 		if err := chat.ValidateClientMsgID(*in.ClientMsgID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if in.ParentID != nil {
 		id, err := chat.ParseID(*in.ParentID)
 		if err != nil {
-			return nil, chat.FieldError("parent_id", "parent_id must be a UUID")
+			return nil, nil, chat.FieldError("parent_id", "parent_id must be a UUID")
 		}
 		parent = &id
 	}
-	if len(in.Attachments) > 0 {
-		return nil, chat.FieldError("attachments", "attachments are not supported yet")
+	if attachments, err = attachmentIDs(in.Attachments); err != nil {
+		return nil, nil, err
 	}
-	return parent, nil
+	return parent, attachments, nil
+}
+
+// attachmentIDs parses the attachment list: UUIDs, no repeats, at most
+// chat.MaxAttachments.
+func attachmentIDs(raw []string) ([]chat.ID, error) {
+	if len(raw) > chat.MaxAttachments {
+		return nil, chat.FieldError("attachments", "at most %d attachments per message", chat.MaxAttachments)
+	}
+	ids := make([]chat.ID, 0, len(raw))
+	for _, r := range raw {
+		id, err := chat.ParseID(r)
+		if err != nil {
+			return nil, chat.FieldError("attachments", "attachments must be UUIDs")
+		}
+		if slices.Contains(ids, id) {
+			return nil, chat.FieldError("attachments", "attachment %s is listed twice", id)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// loadAttachments returns the attachments to put on a new message: each must be the
+// sender's own upload and on no message yet. One answer for every refusal (unknown,
+// someone else's, already posted), so that IDs cannot be probed. The owner checks
+// again when it commits (persist.ErrAttachmentTaken): two sends may race.
+func (s *Server) loadAttachments(ctx context.Context, sender chat.ID, ids []chat.ID) ([]chat.Attachment, error) {
+	out := make([]chat.Attachment, 0, len(ids))
+	for _, id := range ids {
+		rec, err := s.store.AttachmentByID(ctx, id)
+		if err != nil && !errors.Is(err, chat.ErrNotFound) {
+			return nil, fmt.Errorf("api: load attachment: %w", err)
+		}
+		if err != nil || rec.UploaderID != sender || rec.MessageID != nil || rec.RoomID != nil {
+			return nil, chat.FieldError("attachments", "attachment %s is not an upload of yours that is free to attach", id)
+		}
+		out = append(out, rec.Attachment)
+	}
+	return out, nil
+}
+
+// messageType is the type of a message carrying attachments (chat.MessageTypeFor).
+func messageType(atts []chat.Attachment) chat.MessageType {
+	mts := make([]string, len(atts))
+	for i, a := range atts {
+		mts[i] = a.MimeType
+	}
+	return chat.MessageTypeFor(mts)
 }
 
 // notifyTimeout bounds the work done after a message is durable (notifications),
@@ -62,16 +113,18 @@ const notifyTimeout = 5 * time.Second
 //     room's visibility rules), so a non-member cannot use parent_id as an oracle.
 //     Replying to a deleted message is allowed: a deleted message keeps its replies,
 //     and its thread may go on;
-//  4. the owner's rules (node.CheckSender: a member, not muted, not blocked in a DM),
+//  4. the attachments must be the sender's uploads on no message yet
+//     (loadAttachments); they decide the message's type (image or file);
+//  5. the owner's rules (node.CheckSender: a member, not muted, not blocked in a DM),
 //     then the rate limit (chat.SendLimit per chat.SendWindow per user, shared with
 //     the WebSocket): refused is 429 rate_limited with retry_after_ms. It is checked
 //     as late as possible so that refused sends never count (only a change of
 //     membership between the check and the commit can still spend a slot). A
 //     limiter that cannot decide (Redis down) lets the send through, logged: chat
 //     stays up without Redis;
-//  5. render content_html once and hand the message to the room's owner (node.Send),
+//  6. render content_html once and hand the message to the room's owner (node.Send),
 //     which checks membership, mute and block, sequences, group-commits and fans out;
-//  6. once durable, record and publish notifications (notify.go); failures there are
+//  7. once durable, record and publish notifications (notify.go); failures there are
 //     logged, never reported to the sender, whose message is stored.
 //
 // Errors are *chat.Error for the client's mistakes. node.ErrUnknownOutcome (the
@@ -79,7 +132,7 @@ const notifyTimeout = 5 * time.Second
 // with an error then (the REST handler aborts the response, see handleSend), because
 // the contract promises that an error means "not stored".
 func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID, in *SendInput) (*chat.Message, bool, error) {
-	parentID, err := in.validate()
+	parentID, attachmentIDs, err := in.validate()
 	if err != nil {
 		return nil, false, err
 	}
@@ -98,6 +151,10 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 			return nil, false, err
 		}
 	}
+	atts, err := s.loadAttachments(ctx, sess.UserID, attachmentIDs)
+	if err != nil {
+		return nil, false, err
+	}
 	sender, err := s.currentUser(ctx, sess)
 	if err != nil {
 		return nil, false, err
@@ -113,10 +170,11 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 	msg, created, err := s.node.Send(ctx, &node.SendRequest{
 		RoomID:      roomID,
 		Sender:      *sender,
-		Type:        chat.MessageText,
+		Type:        messageType(atts),
 		Content:     in.Content,
 		ContentHTML: s.md.Render(in.Content),
 		ParentID:    parentID,
+		Attachments: atts,
 		ClientMsgID: in.ClientMsgID,
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ import (
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
+	"github.com/chatd/chatd/scan"
 	"github.com/chatd/chatd/wsconn"
 )
 
@@ -41,6 +43,14 @@ type Config struct {
 	WS wsconn.Config
 	// Presence counts users' connections cluster-wide; nil counts in memory.
 	Presence persist.Presence
+	// Blobs keeps attachments and thumbnails; nil refuses uploads with 503.
+	Blobs persist.Blobs
+	// Scanner scans every upload before it is published; nil publishes uploads
+	// unscanned (scan_status "unscanned"), which only the embedded default allows.
+	Scanner *scan.Client
+	// QuarantineDir holds uploads while they are checked; default os.TempDir(). Files
+	// there are never served and are removed once the upload is decided.
+	QuarantineDir string
 }
 
 // Server serves the REST API. Build it with New and mount Handler.
@@ -62,6 +72,9 @@ type Server struct {
 	m        *metrics
 	// web is the UI's assets, read into memory at startup (web.go).
 	web *webAssets
+	// decodes bounds the images being decoded at once (thumbnails), each up to
+	// media.MaxPixels x 4 bytes.
+	decodes chan struct{}
 }
 
 // New builds the API over a store, a node and a rate limiter.
@@ -84,6 +97,9 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 	if cfg.Presence == nil {
 		cfg.Presence = persist.NewMemoryPresence()
 	}
+	if cfg.QuarantineDir == "" {
+		cfg.QuarantineDir = os.TempDir()
+	}
 	s := &Server{
 		cfg:     cfg,
 		store:   store,
@@ -94,6 +110,7 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 		mux:     http.NewServeMux(),
 	}
 	s.presence = cfg.Presence
+	s.decodes = make(chan struct{}, 2)
 	s.m = newMetrics()
 	s.auth = newAuthenticator(cfg, store)
 	s.touch.init()
@@ -195,7 +212,8 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 const maintenanceEvery = time.Hour
 
 // RunMaintenance purges what has expired (notifications after chat.NotificationTTL,
-// revoked tokens past their expiry) once at start and then every hour, until ctx ends.
+// revoked tokens past their expiry, uploads no message carried within
+// chat.UploadTTL) once at start and then every hour, until ctx ends.
 func (s *Server) RunMaintenance(ctx context.Context) {
 	t := time.NewTicker(maintenanceEvery)
 	defer t.Stop()
@@ -204,6 +222,7 @@ func (s *Server) RunMaintenance(ctx context.Context) {
 		if err := s.store.PurgeExpired(pctx, s.cfg.Now().Add(-chat.NotificationTTL)); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge expired", "err", err)
 		}
+		s.purgeUploads(pctx)
 		cancel()
 		select {
 		case <-ctx.Done():

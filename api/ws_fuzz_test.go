@@ -47,7 +47,7 @@ func FuzzWSCommand(f *testing.F) {
 					checkWSError(t, err)
 				}
 			case *sendData:
-				if _, err := d.SendInput.validate(); err != nil {
+				if _, _, err := d.SendInput.validate(); err != nil {
 					checkWSError(t, err)
 				} else if !utf8.ValidString(d.Content) {
 					t.Fatalf("invalid UTF-8 content passed validation: %q", d.Content)

@@ -31,6 +31,8 @@ const (
 	CodeTooLarge          Code = "payload_too_large"
 	CodeUnsupportedMedia  Code = "unsupported_media_type"
 	CodeMalwareDetected   Code = "malware_detected"
+	CodeUnscannable       Code = "unscannable_file"
+	CodeRangeUnsatisfied  Code = "range_not_satisfiable"
 	CodeRateLimited       Code = "rate_limited"
 	CodeTooManyConns      Code = "too_many_connections"
 	CodeInternal          Code = "internal"
@@ -65,6 +67,8 @@ var Codes = []CodeInfo{
 	{CodeTooLarge, http.StatusRequestEntityTooLarge, "request body over 64 KiB (uploads: 10 MiB)"},
 	{CodeUnsupportedMedia, http.StatusUnsupportedMediaType, "a content type that is not accepted"},
 	{CodeMalwareDetected, http.StatusUnprocessableEntity, "the malware scan found something"},
+	{CodeUnscannable, http.StatusUnprocessableEntity, "the malware scanner could not scan the whole file (archive or size limits, encryption); it is refused"},
+	{CodeRangeUnsatisfied, http.StatusRequestedRangeNotSatisfiable, "a download's Range lies outside the file"},
 	{CodeRateLimited, http.StatusTooManyRequests, "over a rate limit; `retry_after_ms` says when to retry"},
 	{CodeTooManyConns, http.StatusTooManyRequests, "over the per-user or per-IP connection cap"},
 	{CodeInternal, http.StatusInternalServerError, "a real server fault"},

@@ -25,6 +25,13 @@ const (
 	PageDefault      = 50
 	// MaxBody is the largest JSON request body accepted (uploads aside).
 	MaxBody = 64 << 10
+	// MaxUpload is the largest uploaded file: 10 MiB.
+	MaxUpload = 10 << 20
+	// MaxAttachments is how many attachments one message may carry.
+	MaxAttachments = 10
+	// UploadTTL is how long an upload waits for a message to carry it before it is
+	// deleted.
+	UploadTTL = 24 * time.Hour
 
 	// EditWindow is how long after sending a message its sender may edit it.
 	EditWindow = 15 * time.Minute

@@ -148,7 +148,8 @@ type ReactionGroup struct {
 	Me    bool   `json:"me"`
 }
 
-// Attachment is an uploaded file. URL and ThumbnailURL are filled by the API layer.
+// Attachment is an uploaded file. URL and ThumbnailURL are the download paths
+// (AttachmentURLs); ThumbnailURL is set for images only.
 type Attachment struct {
 	ID           ID     `json:"id"`
 	Filename     string `json:"filename"`
@@ -159,6 +160,14 @@ type Attachment struct {
 	CreatedAt    Time   `json:"created_at"`
 	ScanStatus   string `json:"scan_status"`
 }
+
+// The scan states of an attachment: nothing else is ever published.
+const (
+	// ScanClean: the malware scanner saw the whole file and found nothing.
+	ScanClean = "clean"
+	// ScanUnscanned: no scanner is configured (the embedded default).
+	ScanUnscanned = "unscanned"
+)
 
 // Message is one entry of a room's timeline. Seq is the room's gap-free, strictly
 // increasing sequence number, assigned by the room's owner node.
@@ -237,4 +246,15 @@ type Pin struct {
 type Receipt struct {
 	User   User `json:"user"`
 	ReadAt Time `json:"read_at"`
+}
+
+// AttachmentURLs returns the paths an attachment is downloaded from: the file, and
+// its thumbnail when it has one ("" otherwise). Every layer that shows attachments
+// uses these, so the links always match the routes.
+func AttachmentURLs(id ID, hasThumb bool) (url, thumbnailURL string) {
+	url = "/attachments/" + id.String()
+	if hasThumb {
+		thumbnailURL = url + "/thumbnail"
+	}
+	return url, thumbnailURL
 }

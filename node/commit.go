@@ -145,9 +145,12 @@ func (g *GroupCommit) commit(batch []*pending) {
 	g.n.m.commitSeconds.Observe(time.Since(start).Seconds())
 	g.n.m.batchSize.Observe(float64(len(batch)))
 	switch {
-	case errors.Is(err, persist.ErrDuplicateClientMsgID) && len(req) > 1:
-		// One sender reused a client_msg_id through another node; nothing was written.
-		// Commit room by room so that only the room holding the duplicate fails.
+	case refusal(err) != nil && len(req) == 1:
+		results = []error{refusal(err)}
+	case refusal(err) != nil:
+		// One sender reused a client_msg_id through another node, or named an
+		// attachment that another message took; nothing was written. Commit room by
+		// room so that only the room holding the culprit fails.
 		results = g.commitEach(req)
 	case err != nil:
 		g.n.m.storeErrors.Inc()
@@ -176,8 +179,8 @@ func (g *GroupCommit) commitEach(req []persist.RoomBatch) []error {
 		res, err := g.n.store.CommitBatch(ctx, req[i:i+1])
 		cancel()
 		switch {
-		case errors.Is(err, persist.ErrDuplicateClientMsgID):
-			out[i] = chat.Errorf(chat.CodeConflict, "client_msg_id already used; resend to get the stored message")
+		case refusal(err) != nil:
+			out[i] = refusal(err)
 		case err != nil:
 			out[i] = g.resolve(req[i:i+1], err)[0]
 		default:
@@ -185,6 +188,18 @@ func (g *GroupCommit) commitEach(req []persist.RoomBatch) []error {
 		}
 	}
 	return out
+}
+
+// refusal is the client's error for a CommitBatch refused because of one sender's
+// mistake (nothing was written), or nil for any other outcome.
+func refusal(err error) error {
+	switch {
+	case errors.Is(err, persist.ErrDuplicateClientMsgID):
+		return chat.Errorf(chat.CodeConflict, "client_msg_id already used; resend to get the stored message")
+	case errors.Is(err, persist.ErrAttachmentTaken):
+		return chat.FieldError("attachments", "an attachment is already on a message, or not yours")
+	}
+	return nil
 }
 
 // resolve decides, after a failed CommitBatch, what happened to each room's share:

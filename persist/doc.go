@@ -1,6 +1,7 @@
 // Package persist keeps chatd's state behind interfaces: the Store (users, rooms,
 // members, messages and everything else of the contract), presence and rate-limit
-// counters, and (later) blobs.
+// counters, and blobs (attachments' files: S3-compatible storage through minio-go, or
+// a local folder on the embedded default; see Blobs).
 //
 // Two Stores implement one interface and pass one conformance suite: Postgres (pgx
 // pool, migrations embedded and applied at start; the system of record in production)

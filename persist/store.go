@@ -23,6 +23,7 @@ type Store interface {
 	NotificationStore
 	SearchStore
 	TokenStore
+	AttachmentStore
 
 	// Ping checks that the store answers (readiness).
 	Ping(ctx context.Context) error
@@ -164,7 +165,8 @@ type MessageStore interface {
 	// EditMessage replaces content and content_html and sets edited_at.
 	EditMessage(ctx context.Context, id chat.ID, content, html string, at chat.Time, viewer chat.ID) (*chat.Message, error)
 	// DeleteMessage soft-deletes: content becomes chat.DeletedContent, content_html
-	// empty, attachments and reactions dropped, pins removed; the row (and seq) stay.
+	// empty, attachments (their records) and reactions dropped, pins removed; the row
+	// (and seq) stay. The attachments' blobs are the caller's to delete.
 	DeleteMessage(ctx context.Context, id chat.ID, viewer chat.ID) (*chat.Message, error)
 	// AddReaction records user's emoji on a message; chat.CodeReactionExists if done.
 	AddReaction(ctx context.Context, message, user chat.ID, emoji string, at chat.Time) error

@@ -160,6 +160,9 @@ func (s *embeddedStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([
 				m.ParentID, m.ClientMsgID, m.CreatedAt); err != nil {
 				return nil, s.commitFault(err)
 			}
+			if err := bindAttachments(ctx, sqlTx{t}.exec, m); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := t.Commit(); err != nil {

@@ -96,13 +96,15 @@ func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error
 	if len(batches) == 0 {
 		return []error{}, nil
 	}
-	rs, err := s.pool.Query(ctx, commitSQL, newCommitArgs(batches).params()...)
-	if err != nil {
-		return nil, s.commitFault(err)
+	var committed [][16]byte
+	var err error
+	if hasAttachments(batches) {
+		committed, err = s.commitWithAttachments(ctx, batches)
+	} else {
+		committed, err = s.commitRooms(ctx, s.pool, batches)
 	}
-	committed, err := pgx.CollectRows(rs, pgx.RowTo[[16]byte])
 	if err != nil {
-		return nil, s.commitFault(err)
+		return nil, err
 	}
 	ok := make(map[chat.ID]struct{}, len(committed))
 	for _, id := range committed {
@@ -115,6 +117,68 @@ func (s *pgStore) CommitBatch(ctx context.Context, batches []RoomBatch) ([]error
 		}
 	}
 	return results, nil
+}
+
+// commitRooms runs commitSQL through q and returns the rooms that advanced.
+func (s *pgStore) commitRooms(ctx context.Context, q interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}, batches []RoomBatch) ([][16]byte, error) {
+	rs, err := q.Query(ctx, commitSQL, newCommitArgs(batches).params()...)
+	if err != nil {
+		return nil, s.commitFault(err)
+	}
+	committed, err := pgx.CollectRows(rs, pgx.RowTo[[16]byte])
+	if err != nil {
+		return nil, s.commitFault(err)
+	}
+	return committed, nil
+}
+
+// commitWithAttachments is the group commit of a batch in which some messages carry
+// attachments: commitSQL and then the binding of those messages' attachments, in one
+// transaction (a second round trip only for such batches). A binding that fails
+// (ErrAttachmentTaken) rolls everything back.
+func (s *pgStore) commitWithAttachments(ctx context.Context, batches []RoomBatch) ([][16]byte, error) {
+	t, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("persist: commit batch: begin: %w", err)
+	}
+	defer func() { _ = t.Rollback(context.WithoutCancel(ctx)) }() // a no-op after Commit
+	committed, err := s.commitRooms(ctx, t, batches)
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[chat.ID]bool, len(committed))
+	for _, id := range committed {
+		live[id] = true
+	}
+	exec := pgTx{t}.exec
+	for i := range batches {
+		if !live[batches[i].RoomID] {
+			continue
+		}
+		for _, m := range batches[i].Messages {
+			if err := bindAttachments(ctx, exec, m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := t.Commit(ctx); err != nil {
+		return nil, s.commitFault(err)
+	}
+	return committed, nil
+}
+
+// hasAttachments reports whether any message of the batches carries attachments.
+func hasAttachments(batches []RoomBatch) bool {
+	for i := range batches {
+		for _, m := range batches[i].Messages {
+			if len(m.Attachments) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // commitArgs are commitSQL's parameters: a column-wise array per field, which

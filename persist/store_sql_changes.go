@@ -59,7 +59,8 @@ func (s *sqlStore) DeleteMessage(ctx context.Context, id chat.ID, viewer chat.ID
 		if n == 0 {
 			return notFound("message", id)
 		}
-		for _, sql := range []string{`DELETE FROM reactions WHERE message_id = $1`, `DELETE FROM pins WHERE message_id = $1`} {
+		for _, sql := range []string{`DELETE FROM reactions WHERE message_id = $1`, `DELETE FROM pins WHERE message_id = $1`,
+			`DELETE FROM attachments WHERE message_id = $1`} {
 			if _, err := q.exec(ctx, sql, id); err != nil {
 				return fmt.Errorf("persist: delete message %s: %w", id, err)
 			}

@@ -26,14 +26,17 @@ func (s *sqlStore) scanMessage(r rows, m *chat.Message) error {
 	return nil
 }
 
-// loadMessages runs a msgSelect query and fills in the messages' reactions as
-// viewer sees them.
+// loadMessages runs a msgSelect query and fills in the messages' attachments and
+// reactions as viewer sees them.
 func (s *sqlStore) loadMessages(ctx context.Context, q querier, viewer chat.ID, sql string, args ...any) ([]chat.Message, error) {
 	ms, err := collect(ctx, q, "messages", s.scanMessage, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.fillReactions(ctx, q, viewer, ms); err != nil {
+		return nil, err
+	}
+	if err := s.fillAttachments(ctx, q, ms); err != nil {
 		return nil, err
 	}
 	return ms, nil

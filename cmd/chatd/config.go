@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/chatd/chatd/scan"
 )
 
 // config is the node's command line: every flag also reads CHATD_<UPPER_SNAKE>
@@ -37,6 +39,9 @@ type config struct {
 	S3SecretKey    string
 	Clamd          string
 	LogFormat      string
+	// AllowUnscanned lets a production node (--postgres-url) publish uploads
+	// without a malware scanner; the embedded default always may.
+	AllowUnscanned bool
 	LogLevel       string
 
 	MaxConnsPerUser int
@@ -71,6 +76,8 @@ func parseConfig(args []string) (*config, error) {
 	str(&c.Clamd, "clamd", "", "ClamAV daemon: tcp:HOST:PORT or unix:/path")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.AllowUnscanned, "allow-unscanned-uploads", false,
+		"with --postgres-url, publish uploads without --clamd (scan_status unscanned); refused by default")
 	fs.IntVar(&c.MaxConnsPerUser, "max-conns-per-user", 100, "WebSocket connections one user may hold on this node")
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 10000, "WebSocket connections one client IP may hold on this node")
 
@@ -105,6 +112,26 @@ func (c *config) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	return c.validateAttachments()
+}
+
+// validateAttachments checks the scanner and blob flags: a production node
+// (--postgres-url) needs --clamd unless --allow-unscanned-uploads says otherwise, and
+// the S3 flags come together.
+func (c *config) validateAttachments() error {
+	if c.Clamd != "" {
+		if _, _, err := scan.ParseAddress(c.Clamd); err != nil {
+			return fmt.Errorf("--clamd: %w", err)
+		}
+	}
+	if c.PostgresURL != "" && c.Clamd == "" && !c.AllowUnscanned {
+		return errors.New("--postgres-url without --clamd: uploads would be published unscanned; " +
+			"give --clamd (tcp:HOST:PORT or unix:/path), or --allow-unscanned-uploads to accept that")
+	}
+	anyS3 := c.S3Endpoint != "" || c.S3Bucket != "" || c.S3AccessKey != "" || c.S3SecretKey != ""
+	if anyS3 && (c.S3Endpoint == "" || c.S3Bucket == "") {
+		return errors.New("--s3-endpoint and --s3-bucket are both required for S3 storage")
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/chatd/chatd/api"
 	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
+	"github.com/chatd/chatd/scan"
 )
 
 func main() {
@@ -83,6 +84,9 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		Presence:        st.presence,
 		MaxConnsPerUser: cfg.MaxConnsPerUser,
 		MaxConnsPerIP:   cfg.MaxConnsPerIP,
+		Blobs:           st.blobs,
+		Scanner:         st.scanner,
+		QuarantineDir:   st.quarantine,
 	}, store, nd, st.limiter, log)
 	if err != nil {
 		return err
@@ -134,6 +138,10 @@ type storage struct {
 	limiter  persist.RateLimiter
 	presence persist.Presence
 	redis    *redis.Client
+	// blobs, scanner (nil: none) and quarantine serve attachments (attachments.go).
+	blobs      persist.Blobs
+	scanner    *scan.Client
+	quarantine string
 }
 
 func (s *storage) close() {
@@ -159,6 +167,10 @@ func openStorage(ctx context.Context, cfg *config, log *slog.Logger) (*storage, 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := openAttachments(ctx, cfg, &st, log); err != nil {
+		st.store.Close()
+		return nil, err
 	}
 	if cfg.RedisURL == "" {
 		st.limiter, st.presence = persist.NewMemoryRateLimiter(), persist.NewMemoryPresence()

@@ -304,6 +304,7 @@ node() {
 	# Secrets go through the environment, not the command line (which `ps` shows).
 	exec env CHATD_CLUSTER_KEY="$CLUSTER_KEY" CHATD_OPERATOR_TOKEN="$OPERATOR_TOKEN" \
 		CHATD_JWT_SECRET="$JWT_SECRET" CHATD_POSTGRES_URL="$POSTGRES_URL" CHATD_REDIS_URL="$REDIS_URL" \
+		CHATD_ALLOW_UNSCANNED_UPLOADS="${CHATD_ALLOW_UNSCANNED_UPLOADS:-true}" CHATD_CLAMD="${CHATD_CLAMD:-}" \
 		setsid "$BIN" --name "node$n" \
 		--listen "127.0.0.1:$((HTTP_BASE + n - 1))" \
 		--gossip "127.0.0.1:$((GOSSIP_BASE + n - 1))" \

@@ -89,6 +89,7 @@ func Start(tb testing.TB, opt Options) *Cluster {
 		"--jwt-secret", c.jwtSecret,
 		"--advertise", "127.0.0.1",
 		"--log-format", "text",
+		"--allow-unscanned-uploads", // no clamd in the cluster tests
 	}
 	tb.Cleanup(c.cleanup) // after the databases' cleanups were registered: runs before them
 	for i := range opt.Nodes {

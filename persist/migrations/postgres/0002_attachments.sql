@@ -14,6 +14,8 @@ CREATE TABLE attachments (
     thumb_key   text NOT NULL DEFAULT '',
     width       integer NOT NULL DEFAULT 0,
     height      integer NOT NULL DEFAULT 0,
+    -- Order within its message (the order the sender listed them).
+    position    integer NOT NULL DEFAULT 0,
     -- clean | unscanned (no scanner configured); nothing else is ever stored.
     scan_status text NOT NULL,
     created_at  bigint NOT NULL

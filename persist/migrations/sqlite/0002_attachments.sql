@@ -14,6 +14,8 @@ CREATE TABLE attachments (
     thumb_key   TEXT NOT NULL DEFAULT '',
     width       INTEGER NOT NULL DEFAULT 0,
     height      INTEGER NOT NULL DEFAULT 0,
+    -- Order within its message (the order the sender listed them).
+    position    INTEGER NOT NULL DEFAULT 0,
     -- clean | unscanned (no scanner configured); nothing else is ever stored.
     scan_status TEXT NOT NULL,
     created_at  INTEGER NOT NULL
