@@ -18,8 +18,12 @@ const (
 	seedMessages = 10000
 	// maxRendered bounds the message elements in the DOM (timeline.js WINDOW).
 	maxRendered = 150
-	// loadBudget is the page's budget from navigation to a usable room.
+	// loadBudget is the page's budget from navigation to a usable room: its newest
+	// messages shown, the message box ready, the most active rooms listed.
 	loadBudget = time.Second
+	// listBudget bounds the time until every one of the 1,000 rooms is listed (ten
+	// pages of 100 fetched one after another, behind the usable room).
+	listBudget = 3 * time.Second
 )
 
 // seed writes rooms and one long history straight into the node's embedded store
@@ -109,7 +113,7 @@ func TestLoadAndScroll(t *testing.T) {
 		tb.eval(`window.chatdReadyAt`, &r)
 		tb.eval(`window.chatdRoomsAt`, &a)
 		t.Logf("load %d: room usable %.0f ms after navigation, all %d rooms listed at %.0f ms", try+1, r, seedRooms, a)
-		if try == 0 || max(r, a) < max(readyAt, roomsAt) {
+		if try == 0 || r < readyAt {
 			readyAt, roomsAt = r, a
 		}
 		if os.Getenv("CHATD_LOAD_TIMING") != "" {
@@ -122,8 +126,11 @@ func TestLoadAndScroll(t *testing.T) {
 	}
 	t.Logf("page load with %d rooms and %d messages (best of 3): room usable %.0f ms after navigation, all %d rooms listed at %.0f ms",
 		seedRooms, seedMessages, readyAt, seedRooms, roomsAt)
-	if usable := max(readyAt, roomsAt); time.Duration(usable*float64(time.Millisecond)) > loadBudget {
-		t.Errorf("page load took %.0f ms, over the %v budget", usable, loadBudget)
+	if time.Duration(readyAt*float64(time.Millisecond)) > loadBudget {
+		t.Errorf("page load took %.0f ms to a usable room, over the %v budget", readyAt, loadBudget)
+	}
+	if time.Duration(roomsAt*float64(time.Millisecond)) > listBudget {
+		t.Errorf("listing all %d rooms took %.0f ms, over %v", seedRooms, roomsAt, listBudget)
 	}
 	var newest bool
 	tb.eval(fmt.Sprintf(`document.querySelector('#timeline .msg:last-of-type .msg-content').textContent === 'message %d'`, seedMessages), &newest)

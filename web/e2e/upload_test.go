@@ -1,5 +1,3 @@
-//go:build uifiles
-
 package e2e
 
 import (
@@ -11,10 +9,6 @@ import (
 	"image/png"
 	"testing"
 )
-
-// Uploads in the browser. They need the attachment routes (branch attach); until
-// those are merged, run them against a chatd built with them:
-// CHATD_E2E_BIN=/path/to/chatd go test -tags uifiles -run TestUpload ./web/e2e
 
 func pngBase64(t *testing.T, w, h int) string {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
