@@ -65,6 +65,7 @@ var behaviours = []struct {
 	{"search/access_deletes_edits", testSearchAccess},
 	{"search/filters", testSearchFilters},
 	{"search/invalid", testSearchInvalid},
+	{"search/odd_syntax", testSearchOddSyntax},
 	{"cursors/invalid", testBadCursors},
 	{"store/reopen_keeps_data", testReopen},
 }

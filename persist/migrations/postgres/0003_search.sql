@@ -31,44 +31,59 @@ CREATE FUNCTION chatd_search_key(t text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT chatd_search_key_folded(chatd_search_fold(t)) $$;
 
--- The search vector of a message's content (persist.searchTerms).
+-- The search vector of a message's content (persist.searchTerms). PL/pgSQL with
+-- arrays rather than one SQL query: the set-returning version was planned badly and
+-- cost hundreds of milliseconds per message.
 CREATE FUNCTION chatd_search_vector(content text) RETURNS tsvector
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-WITH chunks AS (
-    SELECT c.chunk, c.k, row_number() OVER (ORDER BY c.n) AS pos
-    FROM (
-        SELECT s.chunk, s.n, chatd_search_key_folded(s.chunk) AS k
-        FROM regexp_split_to_table(chatd_search_fold(content),
-            '[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+')
-            WITH ORDINALITY AS s(chunk, n)
-    ) c
-    WHERE c.k <> ''
-), terms AS (
-    SELECT k AS term, pos, 'A' AS weight FROM chunks
-    UNION
-    SELECT t.term, c.pos, '' FROM chunks c CROSS JOIN LATERAL (
+DECLARE
+    chunk text;
+    k text;
+    t text;
+    w text;
+    cw text;
+    pos int := 0;
+    seen text[];
+    terms text[] := '{}';
+BEGIN
+    FOREACH chunk IN ARRAY regexp_split_to_array(chatd_search_fold(content),
+        '[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+') LOOP
+        k := chatd_search_key_folded(chunk);
+        CONTINUE WHEN k = '';
+        pos := least(pos + 1, 16383);
+        seen := ARRAY[k];
         -- parts: cut at separators other than . - _; "www.x" also as "x"
-        SELECT y.pk AS term
-        FROM regexp_split_to_table(c.chunk,
-            '[\u0001-\u002c\u002f\u003a-\u0040\u005b-\u005e\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+') AS p,
-            LATERAL (SELECT chatd_search_key_folded(p)) AS z(k0),
-            LATERAL (SELECT z.k0 UNION ALL SELECT substr(z.k0, 5) WHERE z.k0 LIKE 'www.%') AS y(pk)
-        UNION
+        FOREACH t IN ARRAY regexp_split_to_array(chunk,
+            '[\u0001-\u002c\u002f\u003a-\u0040\u005b-\u005e\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+') LOOP
+            t := chatd_search_key_folded(t);
+            IF t <> '' AND NOT t = ANY (seen) THEN
+                seen := seen || t;
+            END IF;
+            IF t LIKE 'www.%' AND substr(t, 5) <> '' AND NOT substr(t, 5) = ANY (seen) THEN
+                seen := seen || substr(t, 5);
+            END IF;
+        END LOOP;
         -- words, and the words of camelCase words
-        SELECT left(lower(cw), 200)
-        FROM regexp_split_to_table(c.chunk,
-            '[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+') AS w,
-            LATERAL (SELECT w UNION ALL
-                SELECT regexp_split_to_table(regexp_replace(w, '([a-z0-9])([A-Z])', '\1 \2', 'g'), ' ')) AS x(cw)
-        UNION
-        SELECT ':link' WHERE lower(c.chunk) ~ 'https?://' OR c.k LIKE 'www.%'
-    ) t
-    WHERE t.term <> '' AND t.term <> c.k
-)
-SELECT coalesce(string_agg('''' || replace(replace(term, '\', '\\'), '''', '''''') || ''':'
-    || least(pos, 16383) || weight, ' '), '')::tsvector
-FROM terms
+        FOREACH w IN ARRAY regexp_split_to_array(chunk,
+            '[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+') LOOP
+            FOREACH cw IN ARRAY array_prepend(w, regexp_split_to_array(regexp_replace(w, '([a-z0-9])([A-Z])', '\1 \2', 'g'), ' ')) LOOP
+                cw := left(lower(cw), 200);
+                IF cw <> '' AND NOT cw = ANY (seen) THEN
+                    seen := seen || cw;
+                END IF;
+            END LOOP;
+        END LOOP;
+        IF (lower(chunk) ~ 'https?://' OR k LIKE 'www.%') AND NOT ':link' = ANY (seen) THEN
+            seen := seen || ':link'::text;
+        END IF;
+        FOR i IN 1 .. array_length(seen, 1) LOOP
+            terms := terms || ('''' || replace(replace(seen[i], '\', '\\'), '''', '''''') || ''':' || pos
+                || CASE WHEN i = 1 THEN 'A' ELSE '' END);
+        END LOOP;
+    END LOOP;
+    RETURN array_to_string(terms, ' ')::tsvector;
+END
 $$;
 
 DROP INDEX messages_search;
