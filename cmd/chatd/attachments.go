@@ -22,7 +22,7 @@ func openAttachments(ctx context.Context, cfg *config, st *storage, log *slog.Lo
 		st.blobs, err = persist.OpenS3Blobs(ctx, persist.S3Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket,
 			AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey}, log)
 	} else {
-		dir := filepath.Join(cfg.DataDir, "attachments")
+		dir := filepath.Join(cfg.DataDir, "blobs")
 		st.blobs, err = persist.OpenLocalBlobs(dir)
 		if cfg.PostgresURL != "" {
 			log.Warn("attachments kept in a local folder: nodes will not see each other's files; give --s3-endpoint", "dir", dir)
