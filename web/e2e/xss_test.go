@@ -89,4 +89,18 @@ func TestXSS(t *testing.T) {
 	if xss != 0 || len(csp) != 0 {
 		t.Errorf("%d alert calls, CSP violations %v", xss, csp)
 	}
+
+	// Controls: the guard does see a script that runs, and the policy does stop
+	// (and report) an inline script and HTML written without the app's policy.
+	tb.eval(`alert('control')`, nil)
+	tb.eval(`(() => {
+	  window.__blocked = 0;
+	  try { document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=alert(1)>'); } catch (e) { window.__blocked++; }
+	  try { const s = document.createElement('script'); s.src = 'data:text/javascript,alert(2)'; document.head.append(s); } catch (e) { window.__blocked++; }
+	})()`, nil)
+	tb.until("violations reported", `window.__csp.length >= 2 && window.__blocked === 2`)
+	xss, _ = tb.securityCounts()
+	if xss != 1 {
+		t.Errorf("control: the guard counted %d alert calls, want 1", xss)
+	}
 }
