@@ -35,6 +35,10 @@ func main() {
 	}
 }
 
+// perLine is how many emoji each line of the module holds (a file of a few hundred
+// lines rather than thousands).
+const perLine = 10
+
 // Generate reads emoji-test.txt and returns the module's text.
 func Generate(r io.Reader) ([]byte, error) {
 	var (
@@ -85,13 +89,16 @@ func Generate(r io.Reader) ([]byte, error) {
 	g, _ := json.Marshal(groups)
 	fmt.Fprintf(&buf, "/** Group names, indexed by the third field of each emoji. */\nexport const groups = %s;\n\n", g)
 	buf.WriteString("/** [emoji, name, group] for every fully-qualified emoji, in Unicode's order. */\nexport const emoji = [\n")
-	for _, row := range rows {
+	for i, row := range rows {
 		b, err := json.Marshal(row)
 		if err != nil {
 			return nil, err
 		}
 		buf.Write(b)
-		buf.WriteString(",\n")
+		buf.WriteByte(',')
+		if (i+1)%perLine == 0 || i == len(rows)-1 {
+			buf.WriteByte('\n')
+		}
 	}
 	buf.WriteString("];\n")
 	return buf.Bytes(), nil
