@@ -3,6 +3,8 @@ package e2e
 import (
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -95,6 +97,11 @@ func TestStory(t *testing.T) {
 	runAxe(t, alice, "room (dark)")
 	alice.click("#theme-button") // light
 	alice.click("#theme-button") // back to the system's
+	// Following the system: dark when the system prefers dark.
+	alice.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}))
+	alice.until("system dark", `document.documentElement.dataset.theme === undefined && getComputedStyle(document.body).backgroundColor === 'rgb(22, 24, 29)'`)
+	runAxe(t, alice, "room (system dark)")
+	alice.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}))
 
 	// The mobile layout: the sidebar is a drawer.
 	phone := b.tab(390, 844)
