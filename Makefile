@@ -32,7 +32,8 @@ FUZZ ?= \
 	./node:FuzzPeerDecoder \
 	./node:FuzzPeerFrames \
 	./scan:FuzzParseReply \
-	./media:FuzzCleanFilename
+	./media:FuzzCleanFilename \
+	./persist:FuzzSearchQuery
 FUZZTIME      ?= 10s
 FUZZTIME_LONG ?= 5m
 

@@ -240,11 +240,10 @@ func (c *corpus) measure(t *testing.T, ctx context.Context, s *pgStore, name, us
 func (c *corpus) count(t *testing.T, ctx context.Context, s *pgStore, viewer chat.ID, q SearchQuery) int {
 	expr, err := s.searchExpr(ctx, &q)
 	must(t, err)
-	sql, args := s.searchSQL(expr, viewer, &q, 1)
-	sql = sql[:strings.Index(sql, " ORDER BY ")]
-	sql = "SELECT count(*) FROM (" + sql + ") x"
+	f := s.searchFilter(expr, viewer, &q)
+	sql := "SELECT count(*) FROM " + f.from + " WHERE " + f.where
 	var n int
-	must(t, s.pool.QueryRow(ctx, sql, args[:len(args)-1]...).Scan(&n))
+	must(t, s.pool.QueryRow(ctx, sql, f.args...).Scan(&n))
 	return n
 }
 

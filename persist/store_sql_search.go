@@ -10,18 +10,23 @@ import (
 )
 
 // ftsDialect is what differs between the engines' full-text search: how query
-// words become keys, and how a resolved query is matched and ranked. Everything
-// else (access rules, filters, loading, context, highlighting) is shared.
+// words become keys, how membership is written, and how a resolved query is
+// matched and ranked. Everything else (access rules, filters, the candidate set,
+// loading, context, highlighting) is shared.
 type ftsDialect interface {
 	// keys returns the key of each raw query word (SearchKey, computed where the
 	// index's terms are computed, so that both sides always agree).
 	keys(ctx context.Context, q querier, raw []string) ([]string, error)
+	// memberRooms restricts "messages m" to the rooms of the viewer ($1).
+	memberRooms() string
 	// match returns what joins the index to "messages m", the condition matching
-	// parameter $n, the ranking to ORDER BY (best first) and the parameter's value.
-	match(expr searchExpr, link bool, n int) (join, cond, rank string, arg any)
+	// parameter $n, the candidate columns the ranking needs, the ranking over the
+	// candidates "c" (best first) and the parameter's value.
+	match(expr searchExpr, link bool, n int) (join, cond, cols, rank string, arg any)
 }
 
-// pgFTS searches the generated tsvector column messages.search (GIN index).
+// pgFTS searches the generated tsvector column messages.search through the GIN
+// index on (room_id, search).
 type pgFTS struct{}
 
 func (pgFTS) keys(ctx context.Context, q querier, raw []string) ([]string, error) {
@@ -37,9 +42,15 @@ func (pgFTS) keys(ctx context.Context, q querier, raw []string) ([]string, error
 	return keys, nil
 }
 
-func (pgFTS) match(expr searchExpr, link bool, n int) (join, cond, rank string, arg any) {
+// memberRooms compares with an array, not a subquery, so that one bitmap scan of
+// the (room_id, search) index looks up each of the viewer's rooms with the words.
+func (pgFTS) memberRooms() string {
+	return "m.room_id = ANY (ARRAY(SELECT mb.room_id FROM members mb WHERE mb.user_id = $1))"
+}
+
+func (pgFTS) match(expr searchExpr, link bool, n int) (join, cond, cols, rank string, arg any) {
 	p := "$" + strconv.Itoa(n) + "::tsquery"
-	return "", "m.search @@ " + p, "ts_rank(m.search, " + p + ") DESC", expr.tsquery(link)
+	return "", "m.search @@ " + p, "m.search", "ts_rank(c.search, " + p + ") DESC", expr.tsquery(link)
 }
 
 // sqliteFTS searches the FTS5 table messages_fts (migrations/sqlite/0003_search.sql).
@@ -49,11 +60,22 @@ func (sqliteFTS) keys(_ context.Context, _ querier, raw []string) ([]string, err
 	return goKeys(raw), nil
 }
 
-func (sqliteFTS) match(expr searchExpr, link bool, n int) (join, cond, rank string, arg any) {
-	// bm25 is lower for better matches; chunk keys (w) weigh twice the other terms.
-	return " JOIN messages_fts ON messages_fts.rowid = m.rowid", "messages_fts MATCH $" + strconv.Itoa(n),
-		"bm25(messages_fts, 2.0, 1.0)", expr.fts5(link)
+func (sqliteFTS) memberRooms() string {
+	return "m.room_id IN (SELECT mb.room_id FROM members mb WHERE mb.user_id = $1)"
 }
+
+// match ranks with bm25, lower for better matches, chunk keys (w) weighing twice
+// the other terms; bm25 only works beside MATCH, so it is a candidate column.
+func (sqliteFTS) match(expr searchExpr, link bool, n int) (join, cond, cols, rank string, arg any) {
+	return " JOIN messages_fts ON messages_fts.rowid = m.rowid", "messages_fts MATCH $" + strconv.Itoa(n),
+		"bm25(messages_fts, 2.0, 1.0) AS r", "c.r", expr.fts5(link)
+}
+
+// searchCandidates bounds the matches a search ranks: the newest ones. A common
+// word matches a large share of a big room's history; ranking all of it would
+// cost a read of every match, while the newest few hundred are found by walking
+// an index backwards and are what a chat search is for.
+const searchCandidates = 500
 
 // Search finds the messages viewer may read that match q (see SearchStore).
 func (s *sqlStore) Search(ctx context.Context, viewer chat.ID, q SearchQuery) ([]chat.SearchHit, error) {
@@ -106,27 +128,32 @@ func (s *sqlStore) searchExpr(ctx context.Context, q *SearchQuery) (searchExpr, 
 	return expr, nil
 }
 
-// searchSQL builds the query of the matching message IDs, best first. Membership
-// comes first: only rooms viewer is a member of now, so a room left or a member
-// removed is out at once; deleted messages never match, nor do system messages
-// (room events such as joins, which show only as context).
-func (s *sqlStore) searchSQL(expr searchExpr, viewer chat.ID, q *SearchQuery, limit int) (string, []any) {
-	args := []any{viewer}
+// searchFilter is the FROM and WHERE of a search and its parameters ($1 is the
+// viewer). Membership comes first: only rooms viewer is a member of now, so a room
+// left or a member removed is out at once; deleted messages never match, nor do
+// system messages (room events such as joins, which show only as context). cols
+// and rank are the ranking's (empty when expr has no words).
+type searchFilter struct {
+	from, where, cols, rank string
+	args                    []any
+}
+
+func (s *sqlStore) searchFilter(expr searchExpr, viewer chat.ID, q *SearchQuery) *searchFilter {
+	f := &searchFilter{args: []any{viewer}}
 	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+		f.args = append(f.args, v)
+		return "$" + strconv.Itoa(len(f.args))
 	}
-	where := []string{"m.room_id IN (SELECT mb.room_id FROM members mb WHERE mb.user_id = $1)", "NOT m.deleted", "m.type <> 'system'"}
-	join, order := "", "m.created_at DESC, m.id DESC"
-	link := q.Has == SearchHasLinks
-	if len(expr) > 0 || link {
-		var cond, rank string
+	where := []string{s.fts.memberRooms(), "NOT m.deleted", "m.type <> 'system'"}
+	join := ""
+	if link := q.Has == SearchHasLinks; len(expr) > 0 || link {
+		var cond, cols, rank string
 		var v any
-		join, cond, rank, v = s.fts.match(expr, link, len(args)+1)
-		args = append(args, v)
+		join, cond, cols, rank, v = s.fts.match(expr, link, len(f.args)+1)
+		f.args = append(f.args, v)
 		where = append(where, cond)
 		if len(expr) > 0 {
-			order = rank + ", " + order
+			f.cols, f.rank = cols, rank
 		}
 	}
 	if q.Room != nil {
@@ -144,9 +171,25 @@ func (s *sqlStore) searchSQL(expr searchExpr, viewer chat.ID, q *SearchQuery, li
 	if q.Has == SearchHasAttachments {
 		where = append(where, "EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id)")
 	}
-	sql := "SELECT m.id FROM messages m" + join + " WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY " + order + " LIMIT " + arg(limit)
-	return sql, args
+	f.from = "messages m" + join
+	f.where = strings.Join(where, " AND ")
+	return f
+}
+
+// searchSQL builds the query of the matching message IDs, best first: the
+// searchCandidates newest matches, ranked; newest first when expr has no words.
+func (s *sqlStore) searchSQL(expr searchExpr, viewer chat.ID, q *SearchQuery, limit int) (string, []any) {
+	f := s.searchFilter(expr, viewer, q)
+	newest := " ORDER BY m.created_at DESC, m.id DESC LIMIT "
+	if f.rank == "" {
+		f.args = append(f.args, limit)
+		return "SELECT m.id FROM " + f.from + " WHERE " + f.where + newest + "$" + strconv.Itoa(len(f.args)), f.args
+	}
+	f.args = append(f.args, limit)
+	sql := "WITH c AS (SELECT m.id, m.created_at, " + f.cols + " FROM " + f.from + " WHERE " + f.where +
+		newest + strconv.Itoa(searchCandidates) + ") SELECT c.id FROM c ORDER BY " + f.rank +
+		", c.created_at DESC, c.id DESC LIMIT $" + strconv.Itoa(len(f.args))
+	return sql, f.args
 }
 
 // searchHits loads the messages of ids (in that order) with their neighbours and

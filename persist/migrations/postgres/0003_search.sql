@@ -90,4 +90,13 @@ DROP INDEX messages_search;
 ALTER TABLE messages DROP COLUMN search;
 ALTER TABLE messages ADD COLUMN search tsvector
     GENERATED ALWAYS AS (chatd_search_vector(CASE WHEN deleted THEN '' ELSE content END)) STORED;
-CREATE INDEX messages_search ON messages USING gin (search);
+
+-- One GIN index over (room_id, search) (btree_gin, trusted like unaccent): a search
+-- within the caller's rooms (room_id = ANY (their rooms)) intersects the room's and
+-- the words' posting lists inside the index, so only matching rows of those rooms
+-- are fetched; a search over words alone uses it as the plain index would.
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+CREATE INDEX messages_search ON messages USING gin (room_id, search);
+-- Newest-first walks for common words (the search ranks the newest matches only,
+-- see persist/store_sql_search.go).
+CREATE INDEX messages_created ON messages (created_at);
