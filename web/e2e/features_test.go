@@ -63,6 +63,24 @@ func TestFeatures(t *testing.T) {
 	alice.screenshot("thread")
 	runAxe(t, alice, "thread panel")
 
+	// Notification levels: bob mutes the DM; a DM message then shows no desktop
+	// notification, while a mention in the lobby (level "mentions") does.
+	bob.eval(`window.chatd.open([...window.chatd.store.rooms.values()].find((r) => r.type === 'direct').id)`, nil)
+	bob.until("bob in the DM", `document.getElementById('room-title').textContent === 'Alice Liddell' && document.getElementById('level-select').value === 'all'`)
+	bob.eval(`(() => { const s = document.getElementById('level-select'); s.value = 'muted'; s.dispatchEvent(new Event('change')); })()`, nil)
+	bob.until("DM muted", `[...window.chatd.store.rooms.values()].find((r) => r.type === 'direct').notification_level === 'muted'`)
+	bob.eval(`window.chatd.navigate('/')`, nil)
+	bob.until("no room open", `document.getElementById('room-view').hidden`)
+	alice.eval(`window.chatd.outbox.add([...window.chatd.store.rooms.values()].find((r) => r.type === 'direct').id, 'quiet please')`, nil)
+	alice.until("DM sent", `window.chatd.outbox.items.length === 0`)
+	alice.send("@bob are you there?")
+	bob.until("mention notified", `window.__notes.some((n) => n.body.includes('are you there'))`)
+	var quiet bool
+	bob.eval(`window.__notes.some((n) => n.body === 'quiet please')`, &quiet)
+	if quiet {
+		t.Error("a muted DM showed a desktop notification")
+	}
+
 	// Keyboard: Escape closes the panel; Alt+Down switches rooms; Ctrl+K opens search;
 	// ? opens the help, Escape closes it; Tab from the top reaches the skip link.
 	alice.eval(`document.activeElement.blur()`, nil)
