@@ -14,6 +14,7 @@ import { enableDrop } from './composer.js';
 import { openPanel, closePanel, openThread, openProfile, openMembers } from './panels.js';
 import { openSearch } from './search.js';
 import * as dialogs from './dialogs.js';
+import * as moderation from './moderation.js';
 import { avatar } from './message-view.js';
 import { h } from './dom.js';
 import './sidebar.js';
@@ -63,6 +64,8 @@ export class App {
       profile: (id) => openProfile(this, id),
       editLast: () => { const m = this.timeline.lastOwnMessage(); return m ? this.timeline.startEdit(m) : false; },
       toast: (t) => this.toast(t),
+      pin: (m) => moderation.pin(this, m),
+      report: (m) => moderation.report(this, m),
       sent: () => { this.timeline.scrollToBottom(); },
     };
   }
@@ -115,6 +118,9 @@ export class App {
     $('panel-close').onclick = () => { closePanel(); this.focusComposer(); };
     $('jump-present').onclick = () => { this.timeline.jumpToPresent(); this.focusComposer(); };
     $('members-button').onclick = () => openMembers(this, this.store.openRoomId);
+    $('pins-button').onclick = () => moderation.openPins(this, this.store.openRoomId);
+    $('reports-button').onclick = () => moderation.openReports(this, this.store.openRoomId);
+    $('settings-button').onclick = () => moderation.roomSettings(this, this.store.openRoomId);
     $('invite-button').onclick = () => dialogs.inviteDialog(this, this.store.openRoomId).catch((e) => this.toast(errorText(e)));
     $('leave-button').onclick = () => this.leave(this.store.openRoomId);
     $('level-select').onchange = async (e) => {
@@ -379,6 +385,8 @@ export class App {
     $('room-desc').textContent = r.type === 'direct' ? 'Direct message' : `${r.member_count || 0} ${r.member_count === 1 ? 'member' : 'members'}${r.description ? ' · ' + r.description : ''}`;
     const admin = r.my_role === 'admin' || r.my_role === 'owner';
     $('invite-button').hidden = r.type === 'direct' || !admin;
+    $('reports-button').hidden = r.type === 'direct' || !admin;
+    $('settings-button').hidden = r.type === 'direct' || !admin;
     $('level-select').value = r.notification_level || (r.type === 'direct' ? 'all' : 'mentions');
     this.renderTitle();
   }

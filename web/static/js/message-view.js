@@ -82,7 +82,10 @@ export function renderMessage(m, ctx, opts = {}) {
     if (!opts.inThread) tools.append(h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Reply in thread', title: 'Reply in thread', on: { click: () => actions.thread(m) } }, icon('reply')));
     if (canEdit(m, me)) tools.append(h('button', { type: 'button', class: 'icon-button edit-button', 'aria-label': 'Edit message', title: 'Edit', on: { click: () => actions.edit(m) } }, icon('edit')));
     const room = store.rooms.get(m.room_id);
-    if (m.sender?.id === me?.id || room?.my_role === 'admin' || room?.my_role === 'owner') {
+    const admin = room?.my_role === 'admin' || room?.my_role === 'owner';
+    if (admin && room?.type !== 'direct') tools.append(h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Pin message', title: 'Pin', on: { click: () => actions.pin(m) } }, icon('pin')));
+    if (m.sender?.id !== me?.id && m.type !== 'system') tools.append(h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Report message', title: 'Report', on: { click: () => actions.report(m) } }, icon('flag')));
+    if (m.sender?.id === me?.id || admin) {
       tools.append(h('button', { type: 'button', class: 'icon-button delete-button', 'aria-label': 'Delete message', title: 'Delete', on: { click: () => actions.del(m) } }, icon('trash')));
     }
     li.append(tools);

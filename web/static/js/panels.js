@@ -6,6 +6,7 @@ import { errorText } from './api.js';
 import { renderMessage, renderPending, presenceDot, avatar } from './message-view.js';
 import { addMemberDialog } from './dialogs.js';
 import { fullTime } from './format.js';
+import { memberActions, blockButton } from './moderation.js';
 
 let current = null; // {kind, key, close?}
 
@@ -89,7 +90,8 @@ export async function openProfile(app, userId) {
       h('p', { class: 'muted small', text: `Member since ${fullTime(u.created_at)}` }),
       u.id === app.store.me.id
         ? h('button', { type: 'button', text: 'Edit your profile', on: { click: () => app.editProfile() } })
-        : h('button', { type: 'button', class: 'primary', text: 'Send a direct message', on: { click: () => app.openDM(u.id) } }));
+        : h('button', { type: 'button', class: 'primary', text: 'Send a direct message', on: { click: () => app.openDM(u.id) } }),
+      u.id === app.store.me.id ? null : await blockButton(app, u));
   } catch (e) { body.replaceChildren(h('p', { class: 'error', text: errorText(e) })); }
 }
 
@@ -109,10 +111,12 @@ export async function openMembers(app, roomId) {
       return h('li', {}, presenceDot(u.status),
         h('button', { type: 'button', class: 'link-button', text: u.display_name, on: { click: () => openProfile(app, u.id) } }),
         mb.role !== 'member' ? h('span', { class: 'muted small', text: ` ${mb.role}` }) : null,
+        mb.muted ? h('span', { class: 'muted small', text: ' muted' }) : null,
         u.status_message ? h('span', { class: 'muted small block', text: u.status_message }) : null,
         admin && mb.role !== 'owner' && u.id !== app.store.me.id && room.type !== 'direct'
           ? h('button', { type: 'button', class: 'small danger', text: 'Remove', 'aria-label': `Remove ${u.display_name}`, on: { click: async () => { await app.api.del(`/rooms/${roomId}/members/${u.id}`).catch(() => {}); load(); } } })
-          : null);
+          : null,
+        ...memberActions(app, roomId, mb, load));
     }));
   };
   const nodes = [list];
