@@ -34,6 +34,19 @@ func TestStory(t *testing.T) {
 	bob.clickText("#dialog-actions button", "Join room")
 	bob.until("bob in general", `document.getElementById('room-title').textContent === 'general'`)
 
+	// A revoked link says so (bob reloads the app for it: the session survives).
+	alice.click("#invite-button")
+	alice.until("second invite link", `document.querySelector('.invite-link')?.value.includes('/join/') && document.querySelector('.invite-link').value !== `+js(link))
+	var revoked string
+	alice.eval(`document.querySelector('.invite-link').value`, &revoked)
+	alice.clickText("#dialog-actions button", "Revoke link")
+	alice.until("revoke done", `!document.getElementById('dialog').open`)
+	bob.run(chromedp.Navigate(revoked))
+	bob.until("revoked invite", `document.getElementById('dialog').open && document.getElementById('dialog-body').textContent.includes('revoked')`)
+	bob.clickText("#dialog-actions button", "OK")
+	bob.click("#room-list a.room-link")
+	bob.until("bob back in general", `document.getElementById('room-title').textContent === 'general' && document.getElementById('conn-status').dataset.state === 'connected'`)
+
 	// Live messages both ways.
 	alice.send("hello **bob**")
 	bob.until("alice's message, rendered from content_html", msgWith("hello bob")+`.length === 1 && document.querySelector('#timeline .msg-content strong')?.textContent === 'bob'`)

@@ -136,6 +136,7 @@ export async function inviteDialog(app, roomId) {
   const [ll, link] = field('Invite link (valid until ' + new Date(inv.expires_at).toLocaleDateString() + ')', { readonly: true, class: 'invite-link' });
   link.value = url;
   openDialog('Invite people', [h('p', { text: 'Anyone signed in with this link can join the room.' }), ll, link], [
+    { label: 'Revoke link', danger: true, run: async () => { await app.api.del(`/invites/${inv.code}`); app.toast('Invite link revoked.'); } },
     { label: 'Copy link', run: async () => { link.select(); await navigator.clipboard?.writeText(url).catch(() => {}); return false; } },
     { label: 'Done', primary: true },
   ]);
