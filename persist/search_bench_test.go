@@ -240,7 +240,8 @@ func (c *corpus) measure(t *testing.T, ctx context.Context, s *pgStore, name, us
 func (c *corpus) count(t *testing.T, ctx context.Context, s *pgStore, viewer chat.ID, q SearchQuery) int {
 	expr, err := s.searchExpr(ctx, &q)
 	must(t, err)
-	f := s.searchFilter(expr, viewer, &q)
+	f, err := s.searchFilter(ctx, expr, viewer, &q)
+	must(t, err)
 	sql := "SELECT count(*) FROM " + f.from + " WHERE " + f.where
 	var n int
 	must(t, s.pool.QueryRow(ctx, sql, f.args...).Scan(&n))
@@ -251,7 +252,8 @@ func (c *corpus) count(t *testing.T, ctx context.Context, s *pgStore, viewer cha
 func (c *corpus) explain(t *testing.T, ctx context.Context, s *pgStore, viewer chat.ID, q SearchQuery) {
 	expr, err := s.searchExpr(ctx, &q)
 	must(t, err)
-	sql, args := s.searchSQL(expr, viewer, &q, 20)
+	sql, args, err := s.searchSQL(ctx, expr, viewer, &q, 20)
+	must(t, err)
 	rows, err := s.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+sql, args...)
 	must(t, err)
 	defer rows.Close()

@@ -201,10 +201,10 @@ type MessageQuery struct {
 type SearchStore interface {
 	// Search returns the messages viewer may read (of rooms viewer is a member of;
 	// never deleted or system messages) that match q, best match first: the newest
-	// matches (a few hundred) ranked, then newest first; newest first when q.Text has
-	// no words. It returns validation errors
-	// (chat.CodeValidation) for a query it cannot run: text too long, too many words,
-	// an alternative that only excludes, no words and no filter.
+	// matches (a few hundred) ranked, then newest first; newest first when q.Text
+	// has no words. It returns validation errors (chat.CodeValidation) for a query
+	// it cannot run: text too long, too many words, an alternative that only
+	// excludes, no words and no filter.
 	Search(ctx context.Context, viewer chat.ID, q SearchQuery) ([]chat.SearchHit, error)
 }
 
