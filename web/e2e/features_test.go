@@ -119,6 +119,7 @@ func TestFeatures(t *testing.T) {
 	bob.fillDialog("Report", "looks like spam")
 	bob.until("reported", `!document.getElementById('dialog').open`)
 	alice.eval(msgWith("thread root")+`[0].querySelector('[aria-label="Pin message"]').click()`, nil)
+	alice.until("pin stored", `[...document.querySelectorAll('.toast')].some((t) => t.textContent === 'Message pinned.')`)
 	alice.click("#pins-button")
 	alice.until("pinned", `[...document.querySelectorAll('#panel .member-list li')].some((li) => li.textContent.includes('thread root'))`)
 	alice.click("#reports-button")
