@@ -119,7 +119,7 @@ func testSearchOddSyntax(t *testing.T, f *fx) {
 }
 
 // TestSearchTermsAgree holds the SQL twin of searchTerms (chatd_search_vector) and
-// of SearchKey (chatd_search_key) to the Go rules, on Postgres.
+// of searchKey (chatd_search_key) to the Go rules, on Postgres.
 func TestSearchTermsAgree(t *testing.T) {
 	ctx := context.Background()
 	st, err := OpenPostgres(ctx, testsvc.PostgresURL(t), nil)
@@ -149,8 +149,8 @@ func TestSearchTermsAgree(t *testing.T) {
 			if err := s.db.queryRow(ctx, `SELECT chatd_search_key($1)`, w).Scan(&k); err != nil {
 				t.Fatal(err)
 			}
-			if k != SearchKey(w) {
-				t.Errorf("key of %q: SQL %q, Go %q", w, k, SearchKey(w))
+			if k != searchKey(w) {
+				t.Errorf("key of %q: SQL %q, Go %q", w, k, searchKey(w))
 			}
 		}
 	}

@@ -81,13 +81,13 @@ func matchSpans(content string, keys map[string]bool) []span {
 	var out []span
 	for _, c := range fieldSpans(content, 0, isSearchSpace) {
 		chunk := content[c.start:c.end]
-		if k := SearchKey(chunk); k != "" && keys[k] {
+		if k := searchKey(chunk); k != "" && keys[k] {
 			out = append(out, trimSpan(content, c))
 			continue
 		}
 		found := false
 		for _, p := range fieldSpans(chunk, c.start, isPartSep) {
-			pk, sp := SearchKey(content[p.start:p.end]), trimSpan(content, p)
+			pk, sp := searchKey(content[p.start:p.end]), trimSpan(content, p)
 			switch {
 			case keys[pk]:
 				out = append(out, sp)

@@ -267,11 +267,11 @@ func (e searchExpr) fts5(link bool) string {
 	return q
 }
 
-// goKeys keys raw words with SearchKey (the embedded store's dialect).
+// goKeys keys raw words with searchKey (the embedded store's dialect).
 func goKeys(raw []string) []string {
 	out := make([]string, len(raw))
 	for i, w := range raw {
-		out[i] = SearchKey(w)
+		out[i] = searchKey(w)
 	}
 	return out
 }

@@ -127,12 +127,12 @@ func lowerCut(s string) string {
 	return s
 }
 
-// SearchKey returns the term a query word looks for: folded, trimmed of separators,
-// lower-cased and cut ("" when nothing is left). It is exported for the API's
-// documentation examples and tests; stores use it through their dialect.
-func SearchKey(word string) string { return lowerCut(trimSep(foldAccents(word))) }
+// searchKey returns the term a query word looks for: folded, trimmed of separators,
+// lower-cased and cut ("" when nothing is left). The embedded store keys queries
+// with it; Postgres with its SQL twin, chatd_search_key.
+func searchKey(word string) string { return lowerCut(trimSep(foldAccents(word))) }
 
-// keyOfFolded is SearchKey of text already folded.
+// keyOfFolded is searchKey of text already folded.
 func keyOfFolded(s string) string { return lowerCut(trimSep(s)) }
 
 // searchTerms returns content's terms: the keys of its chunks in order (the

@@ -14,7 +14,7 @@ import (
 // matched and ranked. Everything else (access rules, filters, the candidate set,
 // loading, context, highlighting) is shared.
 type ftsDialect interface {
-	// keys returns the key of each raw query word (SearchKey, computed where the
+	// keys returns the key of each raw query word (searchKey, computed where the
 	// index's terms are computed, so that both sides always agree).
 	keys(ctx context.Context, q querier, raw []string) ([]string, error)
 	// memberRooms returns the condition restricting "messages m" to viewer's rooms,
@@ -150,10 +150,11 @@ func (s *sqlStore) searchExpr(ctx context.Context, q *SearchQuery) (searchExpr, 
 }
 
 // searchFilter is the FROM and WHERE of a search and its parameters ($1 names
-// the viewer's rooms, see ftsDialect.memberRooms). Membership comes first: only rooms viewer is a member of now, so a room
-// left or a member removed is out at once; deleted messages never match, nor do
-// system messages (room events such as joins, which show only as context). cols
-// and rank are the ranking's (empty when expr has no words).
+// the viewer's rooms, see ftsDialect.memberRooms). Membership comes first: only
+// rooms viewer is a member of now, so a room left or a member removed is out at
+// once; deleted messages never match, nor do system messages (room events such as
+// joins, which show only as context). cols and rank are the ranking's (empty when
+// expr has no words).
 type searchFilter struct {
 	from, where, cols, rank string
 	args                    []any

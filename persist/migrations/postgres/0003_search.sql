@@ -26,7 +26,7 @@ AS $$ SELECT left(lower(regexp_replace(t,
     '^[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+|[\u0001-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u00bf\u00d7\u00f7\u1680\u2000-\u2bff\u3000-\u303f\ufe00-\ufe0f\ufeff\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+$',
     '', 'g')), 200) $$;
 
--- The term a query word looks for (persist.SearchKey).
+-- The term a query word looks for (persist.searchKey).
 CREATE FUNCTION chatd_search_key(t text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT chatd_search_key_folded(chatd_search_fold(t)) $$;
