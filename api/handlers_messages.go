@@ -108,7 +108,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request, sess *Sessio
 	}
 	msg, created, err := s.sendMessage(r.Context(), sess, roomID, &in)
 	if errors.Is(err, node.ErrUnknownOutcome) {
-		s.log.Warn("send outcome unknown; response aborted", "room", roomID, "user", sess.UserID)
+		s.reqLog(r).Warn("send outcome unknown; response aborted", "room", roomID, "user", sess.UserID)
 		panic(http.ErrAbortHandler)
 	}
 	if err != nil {

@@ -8,6 +8,11 @@ import (
 type metrics struct {
 	rateLimited prometheus.Counter
 	redisErrors prometheus.Counter
+	// fanout is the time one room event takes on this node from the sink's Deliver to
+	// its frame queued on every local subscriber: the encode (once) plus one enqueue per
+	// receiver. It grows with the room's local size and with lock contention, not with
+	// slow clients (queues never block).
+	fanout prometheus.Histogram
 	// uploads counts upload outcomes by result (published, malware, unscannable,
 	// unavailable, refused, error).
 	uploads    *prometheus.CounterVec
@@ -21,6 +26,10 @@ func newMetrics() *metrics {
 		}),
 		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_redis_errors_total", Help: "Rate-limit or presence calls that Redis could not answer.",
+		}),
+		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "chatd_fanout_seconds", Help: "Time to encode one room event and queue it to every local subscriber.",
+			Buckets: prometheus.ExponentialBuckets(5e-6, 4, 10), // 5 µs .. 1.3 s
 		}),
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatd_uploads_total", Help: "Attachment uploads by outcome.",
@@ -39,7 +48,7 @@ func (s *Server) registerMetrics(reg prometheus.Registerer) {
 			func() float64 { return float64(f()) })
 	}
 	reg.MustRegister(
-		s.m.rateLimited, s.m.redisErrors, s.m.uploads, s.m.scanErrors,
+		s.m.rateLimited, s.m.redisErrors, s.m.fanout, s.m.uploads, s.m.scanErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(st.Conns.Load()) }),
 		counter("chatd_slow_consumer_disconnects_total", "Connections closed 1008 because they could not keep up.", st.SlowConsumerCloses.Load),

@@ -38,7 +38,7 @@ type errorEnvelope struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := chat.AsError(err)
 	if e == nil {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.reqLog(r).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = chat.Errorf(chat.CodeInternal, "internal server error")
 	}
 	status := e.Code.Status()
@@ -46,7 +46,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.FormatInt((e.RetryAfterMs+999)/1000, 10))
 	}
 	if status >= 500 && e.Code != chat.CodeInternal {
-		s.log.Warn("request unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.reqLog(r).Warn("request unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	_ = writeJSON(w, status, errorEnvelope{Error: e})
 }

@@ -135,8 +135,9 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 // clients reconnect to another node and resume; HTTP requests are the http.Server's.
 func (s *Server) Shutdown(ctx context.Context) { s.hub.shutdown(ctx) }
 
-// Handler returns the HTTP handler of every route.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns the HTTP handler of every route; every request gets an id
+// (X-Request-Id) that its log lines carry.
+func (s *Server) Handler() http.Handler { return withRequestID(s.mux) }
 
 // handlerFunc is a route that returns its error instead of writing it, so one place
 // (serve) renders every failure in the contract's envelope.

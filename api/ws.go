@@ -125,7 +125,7 @@ func (h *wsHub) handleUpgrade(w http.ResponseWriter, r *http.Request) error {
 	conn, err := h.srv.Upgrade(w, r, c)
 	if err != nil {
 		h.release(c)
-		h.s.log.Debug("websocket upgrade failed", "err", err)
+		h.s.reqLog(r).Debug("websocket upgrade failed", "err", err)
 		return nil // the upgrader has answered
 	}
 	c.conn.Store(conn)

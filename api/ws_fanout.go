@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/node"
@@ -40,12 +41,16 @@ func (f *roomFanout) Deliver(ev *node.Event) {
 		f.kick(ev)
 		return
 	}
+	start := time.Now()
 	frame := encodeEvent(ev)
 	if frame == nil {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer func() {
+		f.mu.Unlock()
+		f.hub.s.m.fanout.Observe(time.Since(start).Seconds())
+	}()
 	if ev.Seq > f.lastSeq {
 		f.lastSeq = ev.Seq
 	}

@@ -978,7 +978,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	// The families operators watch (DESIGN.md "Observability" and the cluster's).
 	for _, m := range []string{
 		"chatd_connections", "chatd_messages_committed_total", "chatd_group_commit_batch_size",
-		"chatd_group_commit_seconds", "chatd_fanout_deliveries_total", "chatd_slow_consumer_disconnects_total",
+		"chatd_group_commit_seconds", "chatd_fanout_deliveries_total", "chatd_fanout_seconds", "chatd_slow_consumer_disconnects_total",
 		"chatd_peer_link_frames_total", "chatd_rooms_owned", "chatd_gossip_members", "chatd_ownership_changes_total",
 		"chatd_fenced_writes_total", "chatd_store_errors_total", "chatd_redis_errors_total", "chatd_rate_limited_total",
 		"chatd_gap_repairs_total", "chatd_ring_changes_total", "go_goroutines", "go_memstats_heap_inuse_bytes",

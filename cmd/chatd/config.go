@@ -38,6 +38,7 @@ type config struct {
 	S3AccessKey    string
 	S3SecretKey    string
 	Clamd          string
+	DebugListen    string
 	LogFormat      string
 	// AllowUnscanned lets a production node (--postgres-url) publish uploads
 	// without a malware scanner; the embedded default always may.
@@ -74,6 +75,7 @@ func parseConfig(args []string) (*config, error) {
 	str(&c.S3AccessKey, "s3-access-key", "", "S3 access key")
 	str(&c.S3SecretKey, "s3-secret-key", "", "S3 secret key")
 	str(&c.Clamd, "clamd", "", "ClamAV daemon: tcp:HOST:PORT or unix:/path")
+	str(&c.DebugListen, "debug-listen", "", "operator-only address for pprof and metrics, e.g. 127.0.0.1:6060 (off when empty)")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.AllowUnscanned, "allow-unscanned-uploads", false,

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -92,6 +93,17 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 	go srv.RunMaintenance(ctx)
+	if cfg.DebugListen != "" {
+		ln, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			return fmt.Errorf("debug listener: %w", err)
+		}
+		go func() {
+			if err := serveDebug(ctx, ln, reg, log); err != nil {
+				log.Error("debug listener stopped", "addr", cfg.DebugListen, "err", err)
+			}
+		}()
+	}
 	hs := api.NewHTTPServer(cfg.Listen, srv.Handler(), log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()

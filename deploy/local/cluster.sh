@@ -14,6 +14,10 @@
 #   PG_PORT, REDIS_PORT [the first free from 55432 and 56379]  CLUSTER_DIR [./data/cluster]
 #   BIN [bin/chatd]      GO [go]             SKIP_BUILD [unset: build BIN first]
 #   READY_TIMEOUT [60]   seconds to wait for the services and the cluster
+#   DURABLE [unset]      set: Postgres with fsync and synchronous commit (benchmarks of
+#                        durable throughput); unset: the test harness's fast settings
+#   DEBUG_BASE [unset]   set: node i serves pprof and metrics on 127.0.0.1:DEBUG_BASE+i-1
+#   NODE_ARGS [unset]    more chatd flags for every node, e.g. '--max-conns-per-user 500'
 #
 # Node i (1-based) serves HTTP on 127.0.0.1:HTTP_BASE+i-1, gossips on GOSSIP_BASE+i-1
 # and takes peer links on PEER_BASE+i-1. CLUSTER_DIR keeps Postgres's data, the
@@ -238,11 +242,16 @@ fi
 
 : >>"$LOGS/postgres.log"
 ((EUID == 0)) && chown postgres: "$LOGS/postgres.log"
+if [[ -n ${DURABLE:-} ]]; then
+	PG_DURABILITY=(-c fsync=on -c full_page_writes=on -c synchronous_commit=on)
+else
+	PG_DURABILITY=(-c fsync=off -c full_page_writes=off -c synchronous_commit=off)
+fi
 # setsid: a new session, so that the terminal's Ctrl-C reaches only this script, which
 # then stops the services in order (nodes first, while the store still answers).
 (cd "$PGDIR" && exec setsid "${AS_PG[@]}" "$PGBIN/postgres" -D "$PGDIR/data" \
 	-c listen_addresses=127.0.0.1 -c port="$PG_PORT" -c unix_socket_directories="$PGDIR" \
-	-c fsync=off -c full_page_writes=off -c synchronous_commit=off \
+	"${PG_DURABILITY[@]}" \
 	-c max_connections=300 -c max_parallel_workers_per_gather=0 \
 	-c log_min_messages=warning -c log_min_error_statement=panic \
 	>>"$LOGS/postgres.log" 2>&1) &
@@ -311,6 +320,8 @@ node() {
 		--peer "127.0.0.1:$((PEER_BASE + n - 1))" \
 		--advertise 127.0.0.1 --join "$JOIN" \
 		--data-dir "$CLUSTER_DIR/node$n" --log-format text \
+		${DEBUG_BASE:+--debug-listen "127.0.0.1:$((DEBUG_BASE + n - 1))"} \
+		${NODE_ARGS:-} \
 		>>"$LOGS/node$n.log" 2>&1
 }
 for ((n = 1; n <= NODES; n++)); do
@@ -381,10 +392,12 @@ EOF
 json_field() { grep -o "\"$1\": *\"[^\"]*\"" | head -n1 | sed 's/.*: *"\(.*\)"/\1/'; }
 
 smoke() {
-	local u1 u2 u3 user tok room body hist
+	local u1 u2 u3 n2 n3 user tok room body hist
+	n2=$((NODES >= 2 ? 2 : 1))
+	n3=$((NODES >= 3 ? 3 : NODES))
 	u1=$(http_url 1)
-	u2=$(http_url $((NODES >= 2 ? 2 : 1)))
-	u3=$(http_url $((NODES >= 3 ? 3 : 1)))
+	u2=$(http_url "$n2")
+	u3=$(http_url "$n3")
 	user="smoke$(od -An -tx1 -N4 /dev/urandom | tr -d ' \n')"
 	tok=$(curl -fsS -H 'Content-Type: application/json' \
 		-d "{\"username\":\"$user\",\"password\":\"smoke-password-1\"}" "$u1/auth/register" | json_field token)
@@ -392,12 +405,12 @@ smoke() {
 	room=$(curl -fsS -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
 		-d '{"name":"smoke","type":"public"}' "$u1/rooms" | json_field id)
 	[[ -n $room ]] || die "smoke: create room on node1 gave no id"
-	body="hello from node2 $(date +%s%N)"
+	body="hello from node$n2 $(date +%s%N)"
 	curl -fsS -o /dev/null -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
-		-d "{\"content\":\"$body\"}" "$u2/rooms/$room/messages" || die "smoke: send through node2 failed"
+		-d "{\"content\":\"$body\"}" "$u2/rooms/$room/messages" || die "smoke: send through node$n2 failed"
 	hist=$(curl -fsS -H "Authorization: Bearer $tok" "$u3/rooms/$room/messages")
-	grep -qF "$body" <<<"$hist" || die "smoke: node3 does not show the message sent through node2: $hist"
-	echo "smoke: user $user registered on node1, room $room created on node1, a message sent through node2 is in the history read from node3"
+	grep -qF "$body" <<<"$hist" || die "smoke: node$n3 does not show the message sent through node$n2: $hist"
+	echo "smoke: user $user registered on node1, room $room created on node1, a message sent through node$n2 is in the history read from node$n3"
 	echo "smoke: the room's ownership as node1 sees it:"
 	curl -fsS -H "Authorization: Bearer $OPERATOR_TOKEN" "$u1/cluster/rooms/$room" | pretty
 	echo "smoke: ok"
