@@ -27,6 +27,13 @@ func TestGeneratedUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A machine with another release of Unicode's file (another Debian) would
+	// generate other data; only the same release must give the same bytes.
+	firstLine := func(b []byte) string { return strings.SplitN(string(b), "\n", 2)[0] }
+	if firstLine(got) != firstLine(want) {
+		t.Logf("installed emoji-test.txt is another release (%q, committed %q): not compared", firstLine(got), firstLine(want))
+		return
+	}
 	if string(got) != string(want) {
 		t.Fatal("web/static/js/emoji-data.js is stale: run `go generate ./web` and commit it")
 	}
