@@ -120,6 +120,13 @@ func registeredRoutes(t *testing.T) []registeredRoute {
 // out, each with the reason. Keep it short.
 var notInOpenAPI = map[string]string{
 	"GET /ws": "the WebSocket protocol is described in docs/api.md, not in OpenAPI",
+	// The web UI's pages and assets (api/web.go) are not API routes.
+	"GET /{$}":                     "web UI: index.html",
+	"GET /r/{id}":                  "web UI: index.html",
+	"GET /join/{code}":             "web UI: index.html",
+	"GET /signin":                  "web UI: index.html",
+	"GET /signup":                  "web UI: index.html",
+	"GET /assets/{hash}/{path...}": "web UI: hashed assets",
 }
 
 // TestOpenAPIRoutesMatchServer checks that the document has exactly the server's

@@ -70,6 +70,8 @@ type Server struct {
 	hub      *wsHub
 	presence persist.Presence
 	m        *metrics
+	// web is the UI's assets, read into memory at startup (web.go).
+	web *webAssets
 	// decodes bounds the images being decoded at once (thumbnails), each up to
 	// media.MaxPixels x 4 bytes.
 	decodes chan struct{}
@@ -112,6 +114,11 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 	s.m = newMetrics()
 	s.auth = newAuthenticator(cfg, store)
 	s.touch.init()
+	assets, err := loadWebAssets(webFS())
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s.web = assets
 	hub, err := newHub(s)
 	if err != nil {
 		return nil, fmt.Errorf("api: websocket hub: %w", err)
@@ -177,6 +184,9 @@ func (s *Server) routes() {
 	for _, register := range routeRegistrars {
 		register(s)
 	}
+	// The web UI: index.html for the app's paths, hashed assets (web.go). Any other
+	// unknown path, API or not, keeps the 404 envelope below.
+	s.registerWeb()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
