@@ -81,7 +81,10 @@ bench: ## benchmarks with allocations (BENCH=regexp, BENCHTIME=1s)
 fuzz: ## run every fuzz target for FUZZTIME_LONG each
 	@$(MAKE) --no-print-directory fuzz-run FUZZ_FOR=$(FUZZTIME_LONG)
 
-# fuzz-run fuzzes each target of FUZZ for FUZZ_FOR. A target that matches nothing
+# fuzz-run fuzzes each target of FUZZ for FUZZ_FOR. Go's fuzzing engine sometimes fails
+# with "context deadline exceeded" when its workers stall at the deadline on a busy
+# machine, without any finding: such a run (no failing input written) is repeated once.
+# A target that matches nothing
 # would "pass" without fuzzing, so each is first looked up with -list.
 .PHONY: fuzz-run
 fuzz-run:
@@ -91,7 +94,14 @@ fuzz-run:
 			echo "make: fuzz target $$fn not found in $$pkg (see FUZZ in the Makefile)" >&2; exit 1; \
 		fi; \
 		echo "fuzz: $$fn in $$pkg for $(FUZZ_FOR)"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_FOR) $$pkg; \
+		log=$$(mktemp); st=0; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_FOR) $$pkg >$$log 2>&1 || st=$$?; \
+		cat $$log; \
+		if [ $$st -ne 0 ] && grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
+			echo "fuzz: $$fn: the engine missed its own deadline (a loaded machine), no finding; once more"; \
+			st=0; $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_FOR) $$pkg || st=$$?; \
+		fi; \
+		rm -f $$log; [ $$st -eq 0 ]; \
 	done
 
 .PHONY: vet
