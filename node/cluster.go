@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type cluster struct {
 	ms    *Membership
 	peers *Peers
 	ring  atomic.Pointer[ring.Ring]
+	addrs map[string]string // alive member -> gossip address, as of the last ring; only the ring builder touches it
 
 	calls pendingCalls
 
@@ -73,7 +75,9 @@ func (n *Node) startCluster(cc *ClusterConfig) error {
 	return nil
 }
 
-// watch rebuilds the ring whenever membership changes.
+// watch rebuilds the ring whenever membership changes, and redoes this node's
+// subscriptions whenever the cluster (again) knows it at its current address: the
+// owners may have refused or forgotten what it registered while they did not.
 func (c *cluster) watch() {
 	defer c.wg.Done()
 	for {
@@ -82,15 +86,30 @@ func (c *cluster) watch() {
 			return
 		case <-c.ms.Changes():
 			c.rebuildRing()
+		case <-c.ms.Confirmed():
+			c.n.log.Info("resubscribing every room: the cluster accepted this node's address")
+			c.n.resubscribeAll()
 		}
 	}
 }
 
-// rebuildRing makes a ring of the alive members and, if it changed, moves rooms.
+// rebuildRing makes a ring of the alive members and, if it changed, moves rooms. A
+// member that came back on another address (restarted elsewhere, same name) counts
+// as a change even when the alive set is the same, because its process is new:
+// calls waiting on the old one will never be answered, and the rooms it owned for
+// our subscribers must be subscribed again with it.
 func (c *cluster) rebuildRing() {
 	alive := c.ms.Alive()
+	addrs := c.aliveAddrs()
 	old := c.ring.Load()
-	if old != nil && sameMembers(old.Members(), alive) {
+	var moved []string
+	for name, a := range addrs {
+		if prev, ok := c.addrs[name]; ok && prev != a && name != c.n.cfg.Name {
+			moved = append(moved, name)
+		}
+	}
+	c.addrs = addrs
+	if old != nil && sameMembers(old.Members(), alive) && len(moved) == 0 {
 		return
 	}
 	var version uint64 = 1
@@ -100,16 +119,30 @@ func (c *cluster) rebuildRing() {
 	r := ring.New(ring.Config{}, version, alive)
 	c.ring.Store(r)
 	c.n.m.ringChanges.Inc()
-	c.n.log.Info("ring changed", "version", version, "members", alive)
+	c.n.log.Info("ring changed", "version", version, "members", alive, "moved", moved)
 	if old != nil {
 		for _, name := range old.Members() {
-			if !r.Contains(name) {
+			if !r.Contains(name) || slices.Contains(moved, name) {
 				c.peers.Drop(name)
 				c.calls.failPeer(name)
 			}
 		}
 	}
 	c.n.ringChanged(r)
+	for _, name := range moved {
+		c.n.resubscribeFrom(name)
+	}
+}
+
+// aliveAddrs returns each alive member's gossip address.
+func (c *cluster) aliveAddrs() map[string]string {
+	out := map[string]string{}
+	for _, mi := range c.ms.Members() {
+		if mi.State == MemberAlive {
+			out[mi.Name] = mi.GossipAddr
+		}
+	}
+	return out
 }
 
 func sameMembers(a, b []string) bool {
@@ -212,9 +245,10 @@ func (n *Node) disownAll() {
 }
 
 // Ready reports whether the node can serve: a single node always; a cluster member
-// once it has a ring.
+// once it has a ring and the others know it at its current address (see
+// membership_confirm.go: before that, clients sent to it make ownership thrash).
 func (n *Node) Ready() bool {
-	return n.cluster == nil || n.cluster.ring.Load().Len() > 0
+	return n.cluster == nil || (n.cluster.ring.Load().Len() > 0 && n.cluster.ms.Ready())
 }
 
 // Members describes the cluster as this node sees it (GET /cluster).

@@ -401,6 +401,27 @@ func (n *Node) resubscribeFrom(peer string) {
 	}
 }
 
+// resubscribeAll resubscribes every room with local subscribers, to whoever owns it
+// now (after the cluster accepted this node at a new address: what it registered
+// before may have been refused or dropped). Resubscribing is idempotent for the
+// owner, and the ack repairs any gap from the store.
+func (n *Node) resubscribeAll() {
+	n.mu.Lock()
+	var rooms []*room
+	for _, rm := range n.rooms {
+		rm.mu.Lock()
+		if len(rm.sinks) > 0 {
+			rm.subOwner = ""
+			rooms = append(rooms, rm)
+		}
+		rm.mu.Unlock()
+	}
+	n.mu.Unlock()
+	for _, rm := range rooms {
+		go n.resubscribe(rm)
+	}
+}
+
 // resubscribe registers this node's subscribers of rm with the room's current owner,
 // retrying while the cluster settles.
 func (n *Node) resubscribe(rm *room) {

@@ -493,10 +493,32 @@ func (w *workload) finish(opt history.Options) *history.Report {
 	}
 	rep := history.Check(w.h, rows, opt)
 	w.t.Logf("history (%d events) in %s; report:\n%s", w.h.Len(), path, rep)
+	w.logCounts(rep)
 	if err := rep.Err(); err != nil {
 		w.t.Fatal(err)
 	}
 	return rep
+}
+
+// logCounts prints the counts every fault test reports, on one line that is easy
+// to collect from repeated runs. Stale-epoch refusals are the store's refusals of a
+// batch from an owner whose epoch was superseded (chatd_fenced_writes_total, summed
+// over the nodes running now: a restarted node's count starts again at 0).
+func (w *workload) logCounts(rep *history.Report) {
+	fenced := 0.0
+	for i := range w.c.Len() {
+		if w.c.Running(i) && !w.c.nodes[i].paused {
+			if v, err := w.c.metric(i, "chatd_fenced_writes_total"); err == nil {
+				fenced += v
+			}
+		}
+	}
+	w.t.Logf("COUNTS %s: sent=%d acked=%d failed=%d unknown=%d delivered=%d lost=%d duplicated=%d reordered=%d stale-epoch-refusals=%v ownership-changes=%d p50=%v p99=%v",
+		w.t.Name(), rep.Invoked, rep.OK, rep.Failed, rep.Info, rep.Deliveries,
+		rep.Counts[history.LostAcked]+rep.Counts[history.Undelivered]+rep.Counts[history.Gap],
+		rep.Counts[history.Duplicate]+rep.Counts[history.TwoAtOneSeq],
+		rep.Counts[history.Order]+rep.Counts[history.FIFO], fenced, rep.OwnershipChanges,
+		rep.Latency.P50.Round(time.Microsecond), rep.Latency.P99.Round(time.Microsecond))
 }
 
 // copyLogs copies every node's log next to the kept history, as prefix-nN.log.
