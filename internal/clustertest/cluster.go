@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +38,10 @@ type Options struct {
 	// ExtraArgs are appended to every node's command line, after the harness's flags,
 	// so they win over them (e.g. "--log-level=debug").
 	ExtraArgs []string
+	// Netns runs each node in its own network namespace on a bridge (netns.go), so
+	// that Partition can cut it off. Needs root; without root the test fails under
+	// CI and is skipped elsewhere.
+	Netns bool
 }
 
 // Cluster is a set of chatd processes sharing a store, a Redis and a cluster key.
@@ -51,13 +56,15 @@ type Cluster struct {
 	operatorToken, jwtSecret string
 
 	ports portSet
+	net   *network // nil: every node on the loopback
 	nodes []*node
 }
 
 // node is one member of the cluster across its restarts.
 type node struct {
 	name                 string
-	listen, gossip, peer int    // loopback ports
+	ip                   string // 127.0.0.1, or its namespace's address
+	listen, gossip, peer int
 	logPath              string // appended to by every run
 	proc                 *process
 	paused               bool
@@ -81,18 +88,25 @@ func Start(tb testing.TB, opt Options) *Cluster {
 		jwtSecret:     randomHex(32),
 		ports:         portSet{},
 	}
+	pgURL, redisURL := testsvc.PostgresURL(tb), testsvc.RedisURL(tb)
+	if opt.Netns {
+		c.net = newNetwork(tb, opt.Nodes)
+		pgURL, redisURL = c.net.proxy(pgURL), c.net.proxy(redisURL)
+	}
 	c.common = []string{
-		"--postgres-url", testsvc.PostgresURL(tb),
-		"--redis-url", testsvc.RedisURL(tb),
+		"--postgres-url", pgURL,
+		"--redis-url", redisURL,
 		"--cluster-key", randomHex(32),
 		"--operator-token", c.operatorToken,
 		"--jwt-secret", c.jwtSecret,
-		"--advertise", "127.0.0.1",
 		"--log-format", "text",
 	}
-	tb.Cleanup(c.cleanup) // after the databases' cleanups were registered: runs before them
+	tb.Cleanup(c.cleanup) // after the databases' and the network's cleanups were registered: runs before them
 	for i := range opt.Nodes {
-		n := &node{name: "n" + strconv.Itoa(i+1)}
+		n := &node{name: "n" + strconv.Itoa(i+1), ip: "127.0.0.1"}
+		if c.net != nil {
+			n.ip = c.net.nodeIP(i)
+		}
 		n.logPath = filepath.Join(c.dir, n.name+".log")
 		c.nodes = append(c.nodes, n)
 		c.assignPorts(n)
@@ -117,7 +131,15 @@ func nodeEnv(extra []string) []string {
 	return append(env, extra...)
 }
 
+// assignPorts gives node n free ports: on the loopback, ports free right now; in a
+// namespace of its own every port is free, so each run gets the next three of a
+// fixed range (a new run on new ports must not reuse the previous run's).
 func (c *Cluster) assignPorts(n *node) {
+	if c.net != nil {
+		base := 20000 + 10*n.runs
+		n.listen, n.gossip, n.peer = base, base+1, base+2
+		return
+	}
 	var err [3]error
 	n.listen, err[0] = c.ports.take(false)
 	n.gossip, err[1] = c.ports.take(true)
@@ -136,25 +158,31 @@ func (c *Cluster) args(i int) []string {
 	n := c.nodes[i]
 	seeds := make([]string, len(c.nodes))
 	for j, o := range c.nodes {
-		seeds[j] = loopback(o.gossip)
+		seeds[j] = o.addr(o.gossip)
 	}
 	args := []string{
 		"--name", n.name,
-		"--listen", loopback(n.listen),
-		"--gossip", loopback(n.gossip),
-		"--peer", loopback(n.peer),
+		"--listen", n.addr(n.listen),
+		"--gossip", n.addr(n.gossip),
+		"--peer", n.addr(n.peer),
+		"--advertise", n.ip,
 		"--data-dir", filepath.Join(c.dir, n.name+"-data"),
 		"--join", strings.Join(seeds, ","),
 	}
 	return append(append(args, c.common...), c.extra...)
 }
 
-func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+// addr is host:port on the node's address.
+func (n *node) addr(port int) string { return net.JoinHostPort(n.ip, strconv.Itoa(port)) }
 
 func (c *Cluster) spawn(i int) {
 	n := c.nodes[i]
 	n.runs++
-	p, err := startProcess(c.bin, c.args(i), c.env, n.logPath, fmt.Sprintf("%s run %d", n.name, n.runs))
+	bin, args := c.bin, c.args(i)
+	if c.net != nil {
+		bin, args = c.net.command(i, bin, args)
+	}
+	p, err := startProcess(bin, args, c.env, n.logPath, fmt.Sprintf("%s run %d", n.name, n.runs))
 	if err != nil {
 		c.tb.Fatalf("clustertest: %s: %v", n.name, err)
 	}
@@ -238,13 +266,13 @@ func (c *Cluster) Len() int { return len(c.nodes) }
 func (c *Cluster) Name(i int) string { return c.node(i).name }
 
 // URL returns node i's HTTP base URL, e.g. http://127.0.0.1:41234.
-func (c *Cluster) URL(i int) string { return "http://" + loopback(c.node(i).listen) }
+func (c *Cluster) URL(i int) string { n := c.node(i); return "http://" + n.addr(n.listen) }
 
 // GossipAddr returns node i's gossip address (host:port).
-func (c *Cluster) GossipAddr(i int) string { return loopback(c.node(i).gossip) }
+func (c *Cluster) GossipAddr(i int) string { n := c.node(i); return n.addr(n.gossip) }
 
 // PeerAddr returns node i's peer-link address (host:port).
-func (c *Cluster) PeerAddr(i int) string { return loopback(c.node(i).peer) }
+func (c *Cluster) PeerAddr(i int) string { n := c.node(i); return n.addr(n.peer) }
 
 // LogPath returns the file node i's output goes to.
 func (c *Cluster) LogPath(i int) string { return c.node(i).logPath }

@@ -42,12 +42,19 @@ import (
 // node sees the others.
 func startFaultCluster(t *testing.T) *Cluster {
 	t.Helper()
-	opt := Options{Nodes: 3}
+	return startFaultClusterWith(t, Options{Nodes: 3})
+}
+
+// startFaultClusterWith starts the cluster of a fault test with opt (Nodes at least
+// 1) and waits until every node sees the others.
+func startFaultClusterWith(t *testing.T, opt Options) *Cluster {
+	t.Helper()
+	opt.Nodes = max(opt.Nodes, 1)
 	if os.Getenv("CHATD_FAULT_DEBUG") == "1" {
 		opt.ExtraArgs = []string{"--log-level=debug"}
 	}
 	c := Start(t, opt)
-	c.WaitForMembers(t, 3, 30*time.Second)
+	c.WaitForMembers(t, opt.Nodes, 30*time.Second)
 	return c
 }
 
