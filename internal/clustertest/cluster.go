@@ -373,3 +373,21 @@ func (c *Cluster) Resume(i int) {
 	}
 	c.nodes[i].paused = false
 }
+
+// Add starts one more node (scale up): the next name, free ports, --join with every
+// node's gossip address, and waits until it is ready. It returns the node's index.
+// Loopback clusters only (a namespace per node is made at Start).
+func (c *Cluster) Add() int {
+	c.tb.Helper()
+	if c.net != nil {
+		c.tb.Fatal("clustertest: Add is not supported with Options.Netns")
+	}
+	n := &node{name: "n" + strconv.Itoa(len(c.nodes)+1), ip: "127.0.0.1"}
+	n.logPath = filepath.Join(c.dir, n.name+".log")
+	c.nodes = append(c.nodes, n)
+	c.assignPorts(n)
+	i := len(c.nodes) - 1
+	c.spawn(i)
+	c.waitReady(i)
+	return i
+}

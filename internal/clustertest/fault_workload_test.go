@@ -84,6 +84,10 @@ type workloadOptions struct {
 	UsersPerNode int // default 3
 	Rooms        int // default 3; rooms[0] gets BusyShare of the sends
 	BusyShare    float64
+	// BusyOwner, when set, makes rooms[0] a room that node owns in a ring of
+	// BusyRing (a node that joins later, say); the test fails if no room is.
+	BusyRing  []string
+	BusyOwner string
 }
 
 // workload is the traffic of one fault test and its history.
@@ -96,8 +100,9 @@ type workload struct {
 	rooms []chat.ID
 	users []*wuser
 
-	mu   sync.Mutex
-	urls []string // node index -> base URL the workload's clients use
+	mu     sync.Mutex
+	urls   []string       // node index -> base URL the workload's clients use
+	closes map[string]int // listener -> close frames with code 1012 (service restart)
 
 	stopTraffic chan struct{}
 	senders     sync.WaitGroup
@@ -160,6 +165,9 @@ func startWorkload(t *testing.T, c *Cluster, opt workloadOptions) *workload {
 			call(t, c.URL(u.home), u.token, "POST", "/rooms/"+room.ID.String()+"/join", nil, nil, http.StatusOK)
 		}
 	}
+	if opt.BusyOwner != "" && !makeBusy(w.rooms, opt.BusyRing, opt.BusyOwner) {
+		t.Fatalf("result unknown: no room of the workload is %s's in a ring of %v", opt.BusyOwner, opt.BusyRing)
+	}
 	for _, u := range w.users {
 		u.lis = newListener(w, u.name+"/recv", u.home, u.token, w.rooms)
 		t.Cleanup(u.lis.close)
@@ -202,6 +210,31 @@ func (w *workload) setURL(i int, url string) {
 	w.mu.Lock()
 	w.urls[i] = url
 	w.mu.Unlock()
+}
+
+// closed records a close frame a listener got from its node.
+func (w *workload) closed(l *listener, payload []byte) {
+	code := 0
+	if len(payload) >= 2 {
+		code = int(payload[0])<<8 | int(payload[1])
+	}
+	w.h.Note(l.name, w.c.nodes[l.home].name, fmt.Sprintf("close frame %d", code))
+	if code != 1012 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closes == nil {
+		w.closes = map[string]int{}
+	}
+	w.closes[l.name]++
+}
+
+// restartCloses returns how many 1012 close frames the listener got.
+func (w *workload) restartCloses(l *listener) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closes[l.name]
 }
 
 // start starts every sender.
