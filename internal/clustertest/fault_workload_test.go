@@ -553,12 +553,13 @@ func (w *workload) logCounts(rep *history.Report) {
 			}
 		}
 	}
-	w.t.Logf("COUNTS %s: sent=%d acked=%d failed=%d unknown=%d delivered=%d lost=%d duplicated=%d reordered=%d stale-epoch-refusals=%v ownership-changes=%d p50=%v p99=%v",
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	w.t.Logf("COUNTS %s: sent=%d acked=%d failed=%d unknown=%d delivered=%d lost=%d duplicated=%d reordered=%d stale-epoch-refusals=%v ownership-changes=%d latency p50/p99 same-node=%s/%s cross-node=%s/%s",
 		w.t.Name(), rep.Invoked, rep.OK, rep.Failed, rep.Info, rep.Deliveries,
 		rep.Counts[history.LostAcked]+rep.Counts[history.Undelivered]+rep.Counts[history.Gap],
 		rep.Counts[history.Duplicate]+rep.Counts[history.TwoAtOneSeq],
 		rep.Counts[history.Order]+rep.Counts[history.FIFO], fenced, rep.OwnershipChanges,
-		rep.Latency.P50.Round(time.Microsecond), rep.Latency.P99.Round(time.Microsecond))
+		ms(rep.SameNode.P50), ms(rep.SameNode.P99), ms(rep.CrossNode.P50), ms(rep.CrossNode.P99))
 }
 
 // copyLogs copies every node's log next to the kept history, as prefix-nN.log.

@@ -115,6 +115,9 @@ type Report struct {
 	Pending    []PendingPoint
 	MaxPending int
 	Latency    Latency
+	// SameNode and CrossNode split Latency by whether the receiver got the message
+	// through the node the sender sent it through (whoever owned the room).
+	SameNode, CrossNode Latency
 }
 
 // Anomalies returns the total count of anomalies.
@@ -159,9 +162,14 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, "  %s: %s\n", a, ex)
 		}
 	}
-	fmt.Fprintf(&b, "send-to-delivery: n=%d p50=%v p90=%v p99=%v max=%v\n", r.Latency.N,
-		r.Latency.P50.Round(time.Microsecond), r.Latency.P90.Round(time.Microsecond),
-		r.Latency.P99.Round(time.Microsecond), r.Latency.Max.Round(time.Microsecond))
+	for _, l := range []struct {
+		name string
+		l    Latency
+	}{{"", r.Latency}, {" (same node)", r.SameNode}, {" (cross node)", r.CrossNode}} {
+		fmt.Fprintf(&b, "send-to-delivery%s: n=%d p50=%v p90=%v p99=%v max=%v\n", l.name, l.l.N,
+			l.l.P50.Round(time.Microsecond), l.l.P90.Round(time.Microsecond),
+			l.l.P99.Round(time.Microsecond), l.l.Max.Round(time.Microsecond))
+	}
 	step := time.Duration(0)
 	if len(r.Pending) > 1 {
 		step = r.Pending[1].At - r.Pending[0].At
@@ -615,7 +623,7 @@ func (c *checker) checkDelivery() {
 		ack, delivered time.Time // delivered zero: never
 	}
 	var pairs []pair
-	var lat []time.Duration
+	var lat, same, cross []time.Duration
 	first := map[subKey]map[string]Event{} // receiver/room -> message id -> first delivery
 	for k, ds := range c.deliveries {
 		m := map[string]Event{}
@@ -636,7 +644,13 @@ func (c *checker) checkDelivery() {
 				continue
 			}
 			if d, ok := m[o.end.MessageID]; ok {
-				lat = append(lat, d.Time.Sub(o.invoke.Time))
+				l := d.Time.Sub(o.invoke.Time)
+				lat = append(lat, l)
+				if d.Node == o.node {
+					same = append(same, l)
+				} else {
+					cross = append(cross, l)
+				}
 			}
 		}
 	}
@@ -689,6 +703,7 @@ func (c *checker) checkDelivery() {
 		}
 	}
 	c.rep.Latency = latencyOf(lat)
+	c.rep.SameNode, c.rep.CrossNode = latencyOf(same), latencyOf(cross)
 }
 
 func latencyOf(d []time.Duration) Latency {
