@@ -623,7 +623,6 @@ func (c *checker) checkDelivery() {
 		ack, delivered time.Time // delivered zero: never
 	}
 	var pairs []pair
-	var lat, same, cross []time.Duration
 	first := map[subKey]map[string]Event{} // receiver/room -> message id -> first delivery
 	for k, ds := range c.deliveries {
 		m := map[string]Event{}
@@ -634,26 +633,7 @@ func (c *checker) checkDelivery() {
 		}
 		first[k] = m
 	}
-	// Latency: every receiver's first delivery of every acked message.
-	for _, o := range c.order {
-		if o.kind() != KindOK {
-			continue
-		}
-		for k, m := range first {
-			if k.room != o.room {
-				continue
-			}
-			if d, ok := m[o.end.MessageID]; ok {
-				l := d.Time.Sub(o.invoke.Time)
-				lat = append(lat, l)
-				if d.Node == o.node {
-					same = append(same, l)
-				} else {
-					cross = append(cross, l)
-				}
-			}
-		}
-	}
+	c.latencies(first)
 	for _, k := range sortedSubKeysOf(c.subs) {
 		s := c.subs[k]
 		if c.unsubbed[k] {
@@ -702,20 +682,6 @@ func (c *checker) checkDelivery() {
 			break
 		}
 	}
-	c.rep.Latency = latencyOf(lat)
-	c.rep.SameNode, c.rep.CrossNode = latencyOf(same), latencyOf(cross)
-}
-
-func latencyOf(d []time.Duration) Latency {
-	if len(d) == 0 {
-		return Latency{}
-	}
-	slices.Sort(d)
-	q := func(p float64) time.Duration {
-		i := int(p*float64(len(d))+0.5) - 1
-		return d[min(max(i, 0), len(d)-1)]
-	}
-	return Latency{N: len(d), P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: d[len(d)-1]}
 }
 
 // short abbreviates an id for examples: the last 8 characters.
