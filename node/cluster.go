@@ -87,8 +87,9 @@ func (c *cluster) watch() {
 		case <-c.ms.Changes():
 			c.rebuildRing()
 		case <-c.ms.Confirmed():
-			c.n.log.Info("resubscribing every room: the cluster accepted this node's address")
-			c.n.resubscribeAll()
+			if rooms := c.n.resubscribeAll(); rooms > 0 {
+				c.n.log.Info("resubscribing every room: the cluster accepted this node's address", "rooms", rooms)
+			}
 		}
 	}
 }

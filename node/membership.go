@@ -286,9 +286,9 @@ func memberlistConfig(cfg MembershipConfig) (*memberlist.Config, error) {
 	// Gossip every 100 ms (default 200 ms): suspicion, death and leave messages reach
 	// the others in a round or two; a few packets per second per node.
 	c.GossipInterval = 100 * time.Millisecond
-	// Full state sync every 5 s (default 30 s): repairs any lost gossip and is how a
-	// node restarted on a new address gets accepted once DeadNodeReclaimTime passed.
-	// memberlist stretches it by itself beyond 32 nodes.
+	// Full state sync every 5 s (default 30 s): repairs any lost gossip. (A node
+	// restarted on a new address syncs every second until the others accept it:
+	// membership_confirm.go.) memberlist stretches it by itself beyond 32 nodes.
 	c.PushPullInterval = 5 * time.Second
 	// Dial, read and write timeout of joins and syncs, 3 s (default 10 s): plenty for a
 	// LAN, and it bounds how long Shutdown waits for an in-flight seed join.

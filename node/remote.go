@@ -404,8 +404,8 @@ func (n *Node) resubscribeFrom(peer string) {
 // resubscribeAll resubscribes every room with local subscribers, to whoever owns it
 // now (after the cluster accepted this node at a new address: what it registered
 // before may have been refused or dropped). Resubscribing is idempotent for the
-// owner, and the ack repairs any gap from the store.
-func (n *Node) resubscribeAll() {
+// owner, and the ack repairs any gap from the store. It returns how many rooms.
+func (n *Node) resubscribeAll() int {
 	n.mu.Lock()
 	var rooms []*room
 	for _, rm := range n.rooms {
@@ -420,6 +420,7 @@ func (n *Node) resubscribeAll() {
 	for _, rm := range rooms {
 		go n.resubscribe(rm)
 	}
+	return len(rooms)
 }
 
 // resubscribe registers this node's subscribers of rm with the room's current owner,

@@ -115,7 +115,7 @@ func Start(tb testing.TB, opt Options) *Cluster {
 		c.spawn(i)
 	}
 	for i := range c.nodes {
-		c.waitReady(i)
+		c.waitReady(i, true)
 	}
 	return c
 }
@@ -190,31 +190,62 @@ func (c *Cluster) spawn(i int) {
 }
 
 // waitReady polls node i's /readyz until it answers 200, failing the test with the
-// node's log if it exits first or takes longer than readyTimeout.
-func (c *Cluster) waitReady(i int) {
+// node's log if it exits first or takes longer than readyTimeout. With newPorts (the
+// ports were just picked) a node that could not bind one of them, taken by another
+// process between the pick and the bind, is started again on other ports, a few
+// times: on a machine shared by many test binaries that race is real.
+func (c *Cluster) waitReady(i int, newPorts bool) {
+	n := c.nodes[i]
+	for retries := 0; ; retries++ {
+		exited, last := c.pollReady(i)
+		if !exited {
+			return
+		}
+		tail := logTail(n.logPath, tailLines)
+		if newPorts && c.net == nil && retries < 3 && strings.Contains(lastRun(tail), "address already in use") {
+			c.tb.Logf("clustertest: %s lost a port to another process; starting it on other ports", n.name)
+			c.assignPorts(n)
+			c.spawn(i)
+			continue
+		}
+		c.tb.Fatalf("clustertest: %s exited before it was ready (%v; last answer: %s):\n%s", n.name, n.proc.err, last, tail)
+	}
+}
+
+// pollReady polls node i's /readyz until it answers 200 (exited false) or the
+// process exits (exited true); past readyTimeout it fails the test.
+func (c *Cluster) pollReady(i int) (exited bool, last string) {
 	n := c.nodes[i]
 	deadline := time.Now().Add(readyTimeout)
 	delay := 10 * time.Millisecond
-	var last string
 	for {
 		resp, err := httpClient.Get(c.URL(i) + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return false, ""
 			}
 			last = resp.Status
 		} else {
 			last = err.Error()
 		}
 		if n.proc.waitExit(delay) {
-			c.tb.Fatalf("clustertest: %s exited before it was ready (%v):\n%s", n.name, n.proc.err, logTail(n.logPath, tailLines))
+			return true, last
 		}
 		if time.Now().After(deadline) {
 			c.tb.Fatalf("clustertest: %s not ready after %v (last: %s):\n%s", n.name, readyTimeout, last, logTail(n.logPath, tailLines))
 		}
 		delay = min(2*delay, 200*time.Millisecond)
 	}
+}
+
+// lastRun returns the part of a log tail written by the node's last run (after the
+// last "=== " header startProcess writes).
+func lastRun(tail string) string {
+	if i := strings.LastIndex(tail, "\n=== "); i >= 0 {
+		return tail[i:]
+	}
+	return tail
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}
@@ -333,7 +364,7 @@ func (c *Cluster) Start(i int) {
 		c.tb.Fatalf("clustertest: %s is already running", c.nodes[i].name)
 	}
 	c.spawn(i)
-	c.waitReady(i)
+	c.waitReady(i, false)
 }
 
 // StartOnNewPorts restarts node i, which must have exited, under the same name on
@@ -346,7 +377,7 @@ func (c *Cluster) StartOnNewPorts(i int) {
 	}
 	c.assignPorts(c.nodes[i])
 	c.spawn(i)
-	c.waitReady(i)
+	c.waitReady(i, true)
 }
 
 // Pause freezes node i with SIGSTOP: it neither gossips nor answers, as a node in a
@@ -388,6 +419,6 @@ func (c *Cluster) Add() int {
 	c.assignPorts(n)
 	i := len(c.nodes) - 1
 	c.spawn(i)
-	c.waitReady(i)
+	c.waitReady(i, true)
 	return i
 }
