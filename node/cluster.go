@@ -133,6 +133,27 @@ func (c *cluster) rebuildRing() {
 	for _, name := range moved {
 		c.n.resubscribeFrom(name)
 	}
+	if old != nil {
+		c.resyncAdded(old, r)
+	}
+}
+
+// resyncAdded tells each member the new ring has and the old one had not to
+// resubscribe the rooms it gets from this node. Views converge at different moments:
+// after a partition heals, a member may subscribe here before this node sees it
+// alive again, and ringChanged then drops that subscription as one of a member that
+// left (its subscriber believes it holds, and would never hear from the room
+// again). The resubscription is idempotent, and its ack repairs any gap from the
+// store.
+func (c *cluster) resyncAdded(old, r *ring.Ring) {
+	for _, name := range r.Members() {
+		if name == c.n.cfg.Name || old.Contains(name) {
+			continue
+		}
+		if err := c.send(name, kindResync, []byte("{}")); err != nil {
+			c.n.log.Debug("resync", "to", name, "err", err)
+		}
+	}
 }
 
 // aliveAddrs returns each alive member's gossip address.
