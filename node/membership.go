@@ -195,8 +195,9 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 	}
 	m.rejoin()
 	// The seeds answered the join with their view from before they merged ours: one
-	// more sync confirms a node they accept at once (a new name, or an unchanged
-	// address), so that only a node they still know elsewhere starts unready.
+	// more sync usually confirms a node they accept at once (a new name, or an
+	// unchanged address), so that it starts ready; if a seed answered before it had
+	// merged the first sync, the confirm loop finishes within a second.
 	m.confirmRound()
 	m.confirmRound()
 	m.wg.Add(2)

@@ -47,11 +47,17 @@ func TestMembershipFormsCluster(t *testing.T) {
 			t.Errorf("%s: no change signalled", m.cfg.Name)
 		}
 	}
-	for _, m := range ms { // a new name is accepted at once: ready when StartMembership returns
-		if !m.Ready() {
-			t.Errorf("%s: not ready", m.cfg.Name)
+	// A new name is accepted at once: ready when StartMembership returns, or a
+	// confirm round later when a seed answered the second sync before it had merged
+	// the first.
+	waitFor(t, 3*time.Second, "every member ready", func() error {
+		for _, m := range ms {
+			if !m.Ready() {
+				return fmt.Errorf("%s: not ready", m.cfg.Name)
+			}
 		}
-	}
+		return nil
+	})
 	meta, ok := ms[0].Meta("b")
 	if want := (NodeMeta{PeerAddr: "127.0.0.1:7002", HTTPAddr: "127.0.0.1:8082"}); !ok || meta != want {
 		t.Errorf("a sees b's meta %+v (%v), want %+v: the peer address's empty host completed with the advertise IP", meta, ok, want)

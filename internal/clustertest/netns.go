@@ -19,12 +19,15 @@ import (
 // node off from the others (Partition) while the test process still reaches every
 // node (HTTP, WebSocket, GET /cluster) and every node still reaches the store.
 //
-//	root namespace: bridge cb<id>, 10.A.B.1/24; Postgres and Redis proxies there
-//	node i:         namespace chatd-<id>-n<i>, eth0 10.A.B.(10+i)/24, lo up
+//	root namespace: bridge cb<id>, 10.A.B.1/24, veth cv<id><i> on it; Postgres and
+//	                Redis proxies on 10.A.B.1
+//	node i:         namespace chatd-<pid>-<id>-n<i>, eth0 10.A.B.(10+i)/24, lo up
 //
 // Names carry a random id, so parallel test binaries cannot collide, and everything
-// is removed in t.Cleanup even when the test fails (a namespace's deletion takes its
-// veth pair with it; the bridge goes last).
+// is removed in t.Cleanup even when the test fails. A test binary that dies without
+// its cleanups (killed, or a test timeout, which exits at once) leaves its network
+// behind; the namespaces carry the binary's pid, so the next newNetwork removes the
+// networks of binaries that are gone (sweepStale).
 //
 // Why neighbour entries and not a veth taken down: a node whose veth is down loses
 // the store and its clients too, so it can neither write nor be fenced, which tests
@@ -55,6 +58,7 @@ func newNetwork(tb testing.TB, nodes int) *network {
 		}
 		tb.Skip("clustertest: network namespaces need root")
 	}
+	sweepStale(tb)
 	nw := &network{tb: tb, id: randomHex(3)}
 	nw.bridge = "cb" + nw.id
 	nw.prefix = nw.freePrefix()
@@ -63,7 +67,7 @@ func newNetwork(tb testing.TB, nodes int) *network {
 	nw.must("addr", "add", nw.hostIP()+"/24", "dev", nw.bridge)
 	nw.must("link", "set", nw.bridge, "up")
 	for i := range nodes {
-		ns := fmt.Sprintf("chatd-%s-n%d", nw.id, i+1)
+		ns := fmt.Sprintf("chatd-%d-%s-n%d", os.Getpid(), nw.id, i+1)
 		veth, peer := fmt.Sprintf("cv%s%d", nw.id, i+1), fmt.Sprintf("cp%s%d", nw.id, i+1)
 		nw.must("netns", "add", ns)
 		nw.nsNames = append(nw.nsNames, ns)
@@ -112,12 +116,16 @@ func (nw *network) must(args ...string) {
 	}
 }
 
-// cleanup removes the namespaces (and their veth pairs) and the bridge, and stops the
-// proxies. Errors are logged, not fatal: a half-built network is cleaned as far as
-// it got.
+// cleanup removes the host sides of the veth pairs, the namespaces and the bridge,
+// and stops the proxies. Errors are logged, not fatal: a half-built network is
+// cleaned as far as it got. (Deleting a namespace does not always take its veth pair
+// at once: sockets of killed processes can keep the namespace alive for a while.)
 func (nw *network) cleanup() {
 	for _, p := range nw.proxies {
 		p.close()
+	}
+	for i := range nw.nsNames {
+		_ = exec.Command("ip", "link", "del", fmt.Sprintf("cv%s%d", nw.id, i+1)).Run() // may be gone already
 	}
 	for _, ns := range nw.nsNames {
 		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
@@ -127,6 +135,39 @@ func (nw *network) cleanup() {
 	if out, err := exec.Command("ip", "link", "del", nw.bridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find") {
 		nw.tb.Logf("clustertest: ip link del %s: %v %s", nw.bridge, err, out)
 	}
+}
+
+// sweepStale removes the networks of test binaries that are no longer running:
+// namespaces chatd-<pid>-<id>-n<i> whose pid is gone, with their veths and bridge.
+func sweepStale(tb testing.TB) {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		parts := strings.Split(f[0], "-") // chatd, pid, id, n<i>
+		if len(parts) != 4 || parts[0] != "chatd" {
+			continue
+		}
+		pid, err := strconv.Atoi(parts[1])
+		if err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		tb.Logf("clustertest: removing %s, left by test binary %d", f[0], pid)
+		_ = exec.Command("ip", "link", "del", "cv"+parts[2]+strings.TrimPrefix(parts[3], "n")).Run()
+		_ = exec.Command("ip", "netns", "del", f[0]).Run()
+		_ = exec.Command("ip", "link", "del", "cb"+parts[2]).Run() // gone already after the first of its namespaces: fine
+	}
+}
+
+// processAlive reports whether a process with that pid exists.
+func processAlive(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
 }
 
 // setNeighbour points node i's neighbour entry for node j's address at mac, or
