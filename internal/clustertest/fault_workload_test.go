@@ -588,16 +588,6 @@ func recovery(evs []history.Event, room string, at time.Time) (time.Duration, bo
 	return 0, false
 }
 
-// faultTime returns the time of the first fault event of that kind.
-func faultTime(evs []history.Event, kind string) time.Time {
-	for _, e := range evs {
-		if e.Kind == history.KindFault && e.Fault == kind {
-			return e.Time
-		}
-	}
-	return time.Time{}
-}
-
 // longestSend returns the longest time from invoke to ack of a send.
 func longestSend(evs []history.Event) time.Duration {
 	inv := map[string]time.Time{}
