@@ -38,6 +38,12 @@ type cluster struct {
 
 	calls pendingCalls
 
+	// up is closed once startCluster has set every field and n.cluster: peer frames
+	// can arrive as soon as the links listen, and the others route to this node as
+	// soon as its first gossip join reached them, before startCluster returns. Until
+	// up, n.cluster is nil and the node would take itself for a single node that owns
+	// every room, so the peer handlers wait for it (waitUp).
+	up        chan struct{}
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	leaveOnce sync.Once
@@ -46,7 +52,7 @@ type cluster struct {
 // startCluster joins the cluster: peer links first (their address goes into the
 // gossip metadata), then membership, then the first ring.
 func (n *Node) startCluster(cc *ClusterConfig) error {
-	c := &cluster{n: n, stop: make(chan struct{})}
+	c := &cluster{n: n, up: make(chan struct{}), stop: make(chan struct{})}
 	c.calls.init()
 	peers, err := ListenPeers(PeerConfig{Name: n.cfg.Name, Bind: cc.PeerBind, Key: cc.Key, Handler: c, Log: n.log})
 	if err != nil {
@@ -64,15 +70,33 @@ func (n *Node) startCluster(cc *ClusterConfig) error {
 	}
 	ms, err := StartMembership(mc)
 	if err != nil {
+		close(c.stop) // releases handlers waiting in waitUp, which peers.Close awaits
 		peers.Close()
 		return fmt.Errorf("node: membership: %w", err)
 	}
 	c.ms = ms
 	n.cluster = c
 	c.rebuildRing()
+	close(c.up)
 	c.wg.Add(1)
 	go c.watch()
 	return nil
+}
+
+// waitUp blocks a peer handler until the cluster is started (see cluster.up), and
+// reports false if it never will be.
+func (c *cluster) waitUp() bool {
+	select {
+	case <-c.up:
+		return true
+	default:
+	}
+	select {
+	case <-c.up:
+		return true
+	case <-c.stop:
+		return false
+	}
 }
 
 // watch rebuilds the ring whenever membership changes, and redoes this node's

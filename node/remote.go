@@ -19,6 +19,9 @@ const remoteTimeout = 4 * time.Second
 // publishes, subscription acks) are handled inline on the link's reader; requests
 // that touch the store get their own goroutine.
 func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
+	if !c.waitUp() {
+		return
+	}
 	switch kind {
 	case kindSendResp:
 		var w struct {
@@ -63,6 +66,9 @@ func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
 // and rooms it owned for our subscribers resubscribe (to it again, or to whoever
 // the ring names next).
 func (c *cluster) PeerDown(name string) {
+	if !c.waitUp() {
+		return
+	}
 	c.calls.failPeer(name)
 	c.n.resubscribeFrom(name)
 }
@@ -72,6 +78,9 @@ func (c *cluster) PeerDown(name string) {
 // to resubscribe the rooms it gets from this node, which repairs any gap from the
 // store. Only the sending side learns of a drop, hence this message.
 func (c *cluster) PeerUp(name string) {
+	if !c.waitUp() {
+		return
+	}
 	if err := c.send(name, kindResync, []byte("{}")); err != nil {
 		c.n.log.Debug("resync", "to", name, "err", err)
 	}
