@@ -69,6 +69,13 @@ test: vet ## the whole suite: vet, unit and integration tests (real Postgres and
 test-short: ## the fast tests only (-short): no long timed or load tests
 	$(GO) test $(TESTFLAGS) -short -timeout $(TEST_TIMEOUT) $(PKGS)
 
+# The long fault tests (internal/clustertest, build tag faultlong: a 90 s partition)
+# with the others, FAULT_COUNT times each: `make test-faultlong FAULT_COUNT=5`.
+FAULT_COUNT ?= 1
+.PHONY: test-faultlong
+test-faultlong: ## every fault test on real processes, the long ones too (root: network namespaces)
+	$(GO) test $(TESTFLAGS) -tags faultlong -count=$(FAULT_COUNT) -run '^TestFault' -v -timeout 90m ./internal/clustertest
+
 .PHONY: race
 race: ## the suite under the race detector
 	$(GO) test $(TESTFLAGS) -race -timeout $(RACE_TIMEOUT) $(PKGS)

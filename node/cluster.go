@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,9 +34,16 @@ type cluster struct {
 	ms    *Membership
 	peers *Peers
 	ring  atomic.Pointer[ring.Ring]
+	addrs map[string]string // alive member -> gossip address, as of the last ring; only the ring builder touches it
 
 	calls pendingCalls
 
+	// up is closed once startCluster has set every field and n.cluster: peer frames
+	// can arrive as soon as the links listen, and the others route to this node as
+	// soon as its first gossip join reached them, before startCluster returns. Until
+	// up, n.cluster is nil and the node would take itself for a single node that owns
+	// every room, so the peer handlers wait for it (waitUp).
+	up        chan struct{}
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	leaveOnce sync.Once
@@ -44,7 +52,7 @@ type cluster struct {
 // startCluster joins the cluster: peer links first (their address goes into the
 // gossip metadata), then membership, then the first ring.
 func (n *Node) startCluster(cc *ClusterConfig) error {
-	c := &cluster{n: n, stop: make(chan struct{})}
+	c := &cluster{n: n, up: make(chan struct{}), stop: make(chan struct{})}
 	c.calls.init()
 	peers, err := ListenPeers(PeerConfig{Name: n.cfg.Name, Bind: cc.PeerBind, Key: cc.Key, Handler: c, Log: n.log})
 	if err != nil {
@@ -62,18 +70,38 @@ func (n *Node) startCluster(cc *ClusterConfig) error {
 	}
 	ms, err := StartMembership(mc)
 	if err != nil {
+		close(c.stop) // releases handlers waiting in waitUp, which peers.Close awaits
 		peers.Close()
 		return fmt.Errorf("node: membership: %w", err)
 	}
 	c.ms = ms
 	n.cluster = c
 	c.rebuildRing()
+	close(c.up)
 	c.wg.Add(1)
 	go c.watch()
 	return nil
 }
 
-// watch rebuilds the ring whenever membership changes.
+// waitUp blocks a peer handler until the cluster is started (see cluster.up), and
+// reports false if it never will be.
+func (c *cluster) waitUp() bool {
+	select {
+	case <-c.up:
+		return true
+	default:
+	}
+	select {
+	case <-c.up:
+		return true
+	case <-c.stop:
+		return false
+	}
+}
+
+// watch rebuilds the ring whenever membership changes, and redoes this node's
+// subscriptions whenever the cluster (again) knows it at its current address: the
+// owners may have refused or forgotten what it registered while they did not.
 func (c *cluster) watch() {
 	defer c.wg.Done()
 	for {
@@ -82,15 +110,31 @@ func (c *cluster) watch() {
 			return
 		case <-c.ms.Changes():
 			c.rebuildRing()
+		case <-c.ms.Confirmed():
+			if rooms := c.n.resubscribeAll(); rooms > 0 {
+				c.n.log.Info("resubscribing every room: the cluster accepted this node's address", "rooms", rooms)
+			}
 		}
 	}
 }
 
-// rebuildRing makes a ring of the alive members and, if it changed, moves rooms.
+// rebuildRing makes a ring of the alive members and, if it changed, moves rooms. A
+// member that came back on another address (restarted elsewhere, same name) counts
+// as a change even when the alive set is the same, because its process is new:
+// calls waiting on the old one will never be answered, and the rooms it owned for
+// our subscribers must be subscribed again with it.
 func (c *cluster) rebuildRing() {
 	alive := c.ms.Alive()
+	addrs := c.aliveAddrs()
 	old := c.ring.Load()
-	if old != nil && sameMembers(old.Members(), alive) {
+	var moved []string
+	for name, a := range addrs {
+		if prev, ok := c.addrs[name]; ok && prev != a && name != c.n.cfg.Name {
+			moved = append(moved, name)
+		}
+	}
+	c.addrs = addrs
+	if old != nil && sameMembers(old.Members(), alive) && len(moved) == 0 {
 		return
 	}
 	var version uint64 = 1
@@ -100,16 +144,51 @@ func (c *cluster) rebuildRing() {
 	r := ring.New(ring.Config{}, version, alive)
 	c.ring.Store(r)
 	c.n.m.ringChanges.Inc()
-	c.n.log.Info("ring changed", "version", version, "members", alive)
+	c.n.log.Info("ring changed", "version", version, "members", alive, "moved", moved)
 	if old != nil {
 		for _, name := range old.Members() {
-			if !r.Contains(name) {
+			if !r.Contains(name) || slices.Contains(moved, name) {
 				c.peers.Drop(name)
 				c.calls.failPeer(name)
 			}
 		}
 	}
 	c.n.ringChanged(r)
+	for _, name := range moved {
+		c.n.resubscribeFrom(name)
+	}
+	if old != nil {
+		c.resyncAdded(old, r)
+	}
+}
+
+// resyncAdded tells each member the new ring has and the old one had not to
+// resubscribe the rooms it gets from this node. Views converge at different moments:
+// after a partition heals, a member may subscribe here before this node sees it
+// alive again, and ringChanged then drops that subscription as one of a member that
+// left (its subscriber believes it holds, and would never hear from the room
+// again). The resubscription is idempotent, and its ack repairs any gap from the
+// store.
+func (c *cluster) resyncAdded(old, r *ring.Ring) {
+	for _, name := range r.Members() {
+		if name == c.n.cfg.Name || old.Contains(name) {
+			continue
+		}
+		if err := c.send(name, kindResync, []byte("{}")); err != nil {
+			c.n.log.Debug("resync", "to", name, "err", err)
+		}
+	}
+}
+
+// aliveAddrs returns each alive member's gossip address.
+func (c *cluster) aliveAddrs() map[string]string {
+	out := map[string]string{}
+	for _, mi := range c.ms.Members() {
+		if mi.State == MemberAlive {
+			out[mi.Name] = mi.GossipAddr
+		}
+	}
+	return out
 }
 
 func sameMembers(a, b []string) bool {
@@ -212,9 +291,10 @@ func (n *Node) disownAll() {
 }
 
 // Ready reports whether the node can serve: a single node always; a cluster member
-// once it has a ring.
+// once it has a ring and the others know it at its current address (see
+// membership_confirm.go: before that, clients sent to it make ownership thrash).
 func (n *Node) Ready() bool {
-	return n.cluster == nil || n.cluster.ring.Load().Len() > 0
+	return n.cluster == nil || (n.cluster.ring.Load().Len() > 0 && n.cluster.ms.Ready())
 }
 
 // Members describes the cluster as this node sees it (GET /cluster).

@@ -46,7 +46,13 @@
 // new epoch in the store (AcquireRoom) before its first write, which fences every
 // batch of the old owner; a fenced owner drops the room and its senders follow the
 // ring. On a ring change an owner drops the rooms it lost and edges resubscribe to
-// the rooms' new owners, repairing what they missed from the store.
+// the rooms' new owners, repairing what they missed from the store. Views converge
+// at different moments, so an owner also drops the subscriptions of members that
+// left its ring, and tells every member that joins it to resubscribe (kindResync, as
+// after a peer link reconnects): a subscription made before the owner saw its
+// subscriber alive again is not lost. A member back on another address (same name,
+// new process) counts as a ring change too. A node is ready only once the others
+// know it at its current address (membership_confirm.go), and then resubscribes.
 //
 // Membership: memberlist's node lock -> Membership.mu; memberlist is never called
 // with Membership.mu held.

@@ -124,8 +124,9 @@ type memberState struct {
 // under Membership.mu and never call back into memberlist; conversely no memberlist
 // method is called with Membership.mu held. Lock order: memberlist's node lock ->
 // Membership.mu. Membership.life serialises Leave and Shutdown (memberlist panics on
-// a Leave after its Shutdown) and is never taken inside a callback. One goroutine,
-// the rejoin loop, runs in the background; Shutdown waits for it.
+// a Leave after its Shutdown) and is never taken inside a callback. Two goroutines,
+// the rejoin loop and the confirm loop (membership_confirm.go), run in the
+// background; Shutdown waits for them.
 type Membership struct {
 	cfg     MembershipConfig
 	log     *slog.Logger
@@ -137,6 +138,9 @@ type Membership struct {
 
 	mu      sync.Mutex
 	members map[string]*memberState
+	confirm confirmState
+
+	confirmedCh chan struct{} // see membership_confirm.go
 
 	life     sync.Mutex
 	closed   bool
@@ -166,7 +170,10 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 		log:     cfg.Log.With("component", "gossip"),
 		changes: make(chan struct{}, 1),
 		members: make(map[string]*memberState),
-		stop:    make(chan struct{}),
+		confirm: confirmState{started: time.Now()},
+
+		confirmedCh: make(chan struct{}, 1),
+		stop:        make(chan struct{}),
 	}
 	if err := m.setMeta(cfg.Meta, false); err != nil {
 		return nil, err
@@ -187,8 +194,15 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 		m.log.Warn("gossip without a cluster key: anyone who reaches the gossip port can join and read it; use --cluster-key beyond a single node or development")
 	}
 	m.rejoin()
-	m.wg.Add(1)
+	// The seeds answered the join with their view from before they merged ours: one
+	// more sync usually confirms a node they accept at once (a new name, or an
+	// unchanged address), so that it starts ready; if a seed answered before it had
+	// merged the first sync, the confirm loop finishes within a second.
+	m.confirmRound()
+	m.confirmRound()
+	m.wg.Add(2)
 	go m.rejoinLoop()
+	go m.confirmLoop()
 	return m, nil
 }
 
@@ -273,9 +287,9 @@ func memberlistConfig(cfg MembershipConfig) (*memberlist.Config, error) {
 	// Gossip every 100 ms (default 200 ms): suspicion, death and leave messages reach
 	// the others in a round or two; a few packets per second per node.
 	c.GossipInterval = 100 * time.Millisecond
-	// Full state sync every 5 s (default 30 s): repairs any lost gossip and is how a
-	// node restarted on a new address gets accepted once DeadNodeReclaimTime passed.
-	// memberlist stretches it by itself beyond 32 nodes.
+	// Full state sync every 5 s (default 30 s): repairs any lost gossip. (A node
+	// restarted on a new address syncs every second until the others accept it:
+	// membership_confirm.go.) memberlist stretches it by itself beyond 32 nodes.
 	c.PushPullInterval = 5 * time.Second
 	// Dial, read and write timeout of joins and syncs, 3 s (default 10 s): plenty for a
 	// LAN, and it bounds how long Shutdown waits for an in-flight seed join.
@@ -714,84 +728,4 @@ func (s selfAddrs) is(addr string) bool {
 		return false
 	}
 	return ip.IsLoopback() || ip.IsUnspecified() || slices.ContainsFunc(s.local, ip.Equal)
-}
-
-// mlDelegate gives memberlist our metadata. memberlist may call it from any of its
-// goroutines, concurrently; it only reads an atomic pointer.
-type mlDelegate struct{ m *Membership }
-
-func (d mlDelegate) NodeMeta(limit int) []byte {
-	b := *d.m.meta.Load()
-	if len(b) > limit { // cannot happen: setMeta checked MetaMaxSize
-		return nil
-	}
-	return b
-}
-func (mlDelegate) NotifyMsg([]byte)                           {}
-func (mlDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (mlDelegate) LocalState(join bool) []byte                { return nil }
-func (mlDelegate) MergeRemoteState(buf []byte, join bool)     {}
-
-// mlEvents receives memberlist's membership events: one at a time, with memberlist's
-// node lock held, so it must neither block nor call memberlist. The *Node is
-// memberlist's own and is not kept: observe copies what it needs.
-type mlEvents struct{ m *Membership }
-
-func (e mlEvents) NotifyJoin(n *memberlist.Node)   { e.m.observe(n, MemberAlive) }
-func (e mlEvents) NotifyUpdate(n *memberlist.Node) { e.m.observe(n, MemberAlive) }
-func (e mlEvents) NotifyLeave(n *memberlist.Node)  { e.m.observe(n, MemberDead) }
-
-// mlConflict hears of a member name announced from a second address: a node restarted
-// on a new address before its old one was declared dead for DeadNodeReclaimTime (it
-// gets in at the next sync after that), or two nodes configured with one name. Same
-// calling rules as mlEvents.
-type mlConflict struct{ m *Membership }
-
-func (c mlConflict) NotifyConflict(existing, other *memberlist.Node) {
-	c.m.log.Warn("member name announced from a second address; accepted once the old one has been dead a while, else two nodes share a name",
-		"member", existing.Name, "addr", existing.Address(), "other_addr", other.Address())
-}
-
-// mlLogWriter turns memberlist's log lines ("[LEVEL] memberlist: text") into slog
-// records at debug level: memberlist is chatty about every failed probe and sync,
-// which is routine while a node dies; what matters is logged by Membership itself at
-// proper levels. The original level is kept as an attribute. One exception: traffic
-// refused for its label or key (a stray process or a node with another
-// --cluster-key) is a warning, at most one a minute, since a flood of it is cheap to
-// send. memberlist writes from many goroutines, hence the atomic.
-type mlLogWriter struct {
-	log        *slog.Logger
-	lastRefuse *atomic.Int64 // unix nanoseconds of the last refusal warning
-}
-
-func (w mlLogWriter) Write(p []byte) (int, error) {
-	line, level := strings.TrimSpace(string(p)), ""
-	if rest, ok := strings.CutPrefix(line, "["); ok {
-		if lv, text, ok := strings.Cut(rest, "]"); ok {
-			level, line = lv, strings.TrimSpace(text)
-		}
-	}
-	line = strings.TrimPrefix(line, "memberlist: ")
-	if w.lastRefuse != nil && isRefusal(line) {
-		now, last := time.Now().UnixNano(), w.lastRefuse.Load()
-		if now-last > int64(time.Minute) && w.lastRefuse.CompareAndSwap(last, now) {
-			w.log.Warn("gossip traffic refused: wrong cluster key or label (repeats logged at debug)", "detail", line)
-			return len(p), nil
-		}
-	}
-	if w.log.Enabled(context.Background(), slog.LevelDebug) {
-		w.log.Debug(line, "from", "memberlist", "memberlist_level", level)
-	}
-	return len(p), nil
-}
-
-// isRefusal recognises memberlist's lines for traffic with another label, or that
-// fails authenticated decryption (packets, and streams: "message authentication failed").
-func isRefusal(line string) bool {
-	for _, s := range []string{"unacceptable label", "Decrypt packet failed", "message authentication failed"} {
-		if strings.Contains(line, s) {
-			return true
-		}
-	}
-	return false
 }

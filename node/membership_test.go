@@ -47,6 +47,17 @@ func TestMembershipFormsCluster(t *testing.T) {
 			t.Errorf("%s: no change signalled", m.cfg.Name)
 		}
 	}
+	// A new name is accepted at once: ready when StartMembership returns, or a
+	// confirm round later when a seed answered the second sync before it had merged
+	// the first.
+	waitFor(t, 3*time.Second, "every member ready", func() error {
+		for _, m := range ms {
+			if !m.Ready() {
+				return fmt.Errorf("%s: not ready", m.cfg.Name)
+			}
+		}
+		return nil
+	})
 	meta, ok := ms[0].Meta("b")
 	if want := (NodeMeta{PeerAddr: "127.0.0.1:7002", HTTPAddr: "127.0.0.1:8082"}); !ok || meta != want {
 		t.Errorf("a sees b's meta %+v (%v), want %+v: the peer address's empty host completed with the advertise IP", meta, ok, want)
@@ -143,7 +154,12 @@ func TestMembershipRestartOnNewAddress(t *testing.T) {
 	if c.LocalAddr() == old {
 		t.Fatalf("restarted on the old address %s", old)
 	}
-	waitFor(t, restartBound, "c accepted at its new address", func() error {
+	// The others still know c at its old address (dead for less than
+	// DeadNodeReclaimTime): c must not say it is ready.
+	if c.Ready() {
+		t.Fatal("c is ready before the others accepted its new address")
+	}
+	accepted := func() error {
 		for _, m := range ms[:2] {
 			for _, mi := range m.Members() {
 				if mi.Name == "c" && (mi.State != MemberAlive || mi.GossipAddr != c.LocalAddr()) {
@@ -152,7 +168,19 @@ func TestMembershipRestartOnNewAddress(t *testing.T) {
 			}
 		}
 		return nil
-	})
+	}
+	select {
+	case <-c.Confirmed():
+	case <-time.After(restartBound):
+		t.Fatalf("c not confirmed %v after it started: %v", restartBound, accepted())
+	}
+	// Confirmed means every other member told c it sees it at its new address.
+	if err := accepted(); err != nil {
+		t.Fatalf("c confirmed, but: %v", err)
+	}
+	if !c.Ready() {
+		t.Error("c confirmed but not ready")
+	}
 	t.Logf("restart on a new address accepted %v after it started", time.Since(start).Round(time.Millisecond))
 	waitAlive(t, []*Membership{ms[0], ms[1], c}, []string{"a", "b", "c"}, 2*time.Second)
 }

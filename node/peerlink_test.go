@@ -170,6 +170,9 @@ func TestPeerLinksOrderAndCounts(t *testing.T) {
 				if got := recs[i].total.Load(); got != want {
 					t.Errorf("n%d received %d frames, want %d", i, got, want)
 				}
+				// The writer counts a burst after its writev returns, which may be after
+				// the reader has it all: poll.
+				peerWaitFor(t, 5*time.Second, "outbound counters", func() bool { return peers[i].Stats().FramesOut == uint64(want) })
 				s := peers[i].Stats()
 				if s.FramesOut != uint64(want) || s.OutLinks != int64(n-1) || s.LinksUp != uint64(n-1) {
 					t.Errorf("n%d stats %+v: want %d frames out on %d links", i, s, want, n-1)

@@ -19,6 +19,9 @@ const remoteTimeout = 4 * time.Second
 // publishes, subscription acks) are handled inline on the link's reader; requests
 // that touch the store get their own goroutine.
 func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
+	if !c.waitUp() {
+		return
+	}
 	switch kind {
 	case kindSendResp:
 		var w struct {
@@ -63,6 +66,9 @@ func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
 // and rooms it owned for our subscribers resubscribe (to it again, or to whoever
 // the ring names next).
 func (c *cluster) PeerDown(name string) {
+	if !c.waitUp() {
+		return
+	}
 	c.calls.failPeer(name)
 	c.n.resubscribeFrom(name)
 }
@@ -72,6 +78,9 @@ func (c *cluster) PeerDown(name string) {
 // to resubscribe the rooms it gets from this node, which repairs any gap from the
 // store. Only the sending side learns of a drop, hence this message.
 func (c *cluster) PeerUp(name string) {
+	if !c.waitUp() {
+		return
+	}
 	if err := c.send(name, kindResync, []byte("{}")); err != nil {
 		c.n.log.Debug("resync", "to", name, "err", err)
 	}
@@ -399,6 +408,28 @@ func (n *Node) resubscribeFrom(peer string) {
 		rm.mu.Unlock()
 		go n.resubscribe(rm)
 	}
+}
+
+// resubscribeAll resubscribes every room with local subscribers, to whoever owns it
+// now (after the cluster accepted this node at a new address: what it registered
+// before may have been refused or dropped). Resubscribing is idempotent for the
+// owner, and the ack repairs any gap from the store. It returns how many rooms.
+func (n *Node) resubscribeAll() int {
+	n.mu.Lock()
+	var rooms []*room
+	for _, rm := range n.rooms {
+		rm.mu.Lock()
+		if len(rm.sinks) > 0 {
+			rm.subOwner = ""
+			rooms = append(rooms, rm)
+		}
+		rm.mu.Unlock()
+	}
+	n.mu.Unlock()
+	for _, rm := range rooms {
+		go n.resubscribe(rm)
+	}
+	return len(rooms)
 }
 
 // resubscribe registers this node's subscribers of rm with the room's current owner,

@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +38,10 @@ type Options struct {
 	// ExtraArgs are appended to every node's command line, after the harness's flags,
 	// so they win over them (e.g. "--log-level=debug").
 	ExtraArgs []string
+	// Netns runs each node in its own network namespace on a bridge (netns.go), so
+	// that Partition can cut it off. Needs root; without root the test fails under
+	// CI and is skipped elsewhere.
+	Netns bool
 }
 
 // Cluster is a set of chatd processes sharing a store, a Redis and a cluster key.
@@ -51,13 +56,15 @@ type Cluster struct {
 	operatorToken, jwtSecret string
 
 	ports portSet
+	net   *network // nil: every node on the loopback
 	nodes []*node
 }
 
 // node is one member of the cluster across its restarts.
 type node struct {
 	name                 string
-	listen, gossip, peer int    // loopback ports
+	ip                   string // 127.0.0.1, or its namespace's address
+	listen, gossip, peer int
 	logPath              string // appended to by every run
 	proc                 *process
 	paused               bool
@@ -81,19 +88,26 @@ func Start(tb testing.TB, opt Options) *Cluster {
 		jwtSecret:     randomHex(32),
 		ports:         portSet{},
 	}
+	pgURL, redisURL := testsvc.PostgresURL(tb), testsvc.RedisURL(tb)
+	if opt.Netns {
+		c.net = newNetwork(tb, opt.Nodes)
+		pgURL, redisURL = c.net.proxy(pgURL), c.net.proxy(redisURL)
+	}
 	c.common = []string{
-		"--postgres-url", testsvc.PostgresURL(tb),
-		"--redis-url", testsvc.RedisURL(tb),
+		"--postgres-url", pgURL,
+		"--redis-url", redisURL,
 		"--cluster-key", randomHex(32),
 		"--operator-token", c.operatorToken,
 		"--jwt-secret", c.jwtSecret,
-		"--advertise", "127.0.0.1",
 		"--log-format", "text",
 		"--allow-unscanned-uploads", // no clamd in the cluster tests
 	}
-	tb.Cleanup(c.cleanup) // after the databases' cleanups were registered: runs before them
+	tb.Cleanup(c.cleanup) // after the databases' and the network's cleanups were registered: runs before them
 	for i := range opt.Nodes {
-		n := &node{name: "n" + strconv.Itoa(i+1)}
+		n := &node{name: "n" + strconv.Itoa(i+1), ip: "127.0.0.1"}
+		if c.net != nil {
+			n.ip = c.net.nodeIP(i)
+		}
 		n.logPath = filepath.Join(c.dir, n.name+".log")
 		c.nodes = append(c.nodes, n)
 		c.assignPorts(n)
@@ -102,7 +116,7 @@ func Start(tb testing.TB, opt Options) *Cluster {
 		c.spawn(i)
 	}
 	for i := range c.nodes {
-		c.waitReady(i)
+		c.waitReady(i, true)
 	}
 	return c
 }
@@ -118,7 +132,15 @@ func nodeEnv(extra []string) []string {
 	return append(env, extra...)
 }
 
+// assignPorts gives node n free ports: on the loopback, ports free right now; in a
+// namespace of its own every port is free, so each run gets the next three of a
+// fixed range (a new run on new ports must not reuse the previous run's).
 func (c *Cluster) assignPorts(n *node) {
+	if c.net != nil {
+		base := 20000 + 10*n.runs
+		n.listen, n.gossip, n.peer = base, base+1, base+2
+		return
+	}
 	var err [3]error
 	n.listen, err[0] = c.ports.take(false)
 	n.gossip, err[1] = c.ports.take(true)
@@ -137,25 +159,31 @@ func (c *Cluster) args(i int) []string {
 	n := c.nodes[i]
 	seeds := make([]string, len(c.nodes))
 	for j, o := range c.nodes {
-		seeds[j] = loopback(o.gossip)
+		seeds[j] = o.addr(o.gossip)
 	}
 	args := []string{
 		"--name", n.name,
-		"--listen", loopback(n.listen),
-		"--gossip", loopback(n.gossip),
-		"--peer", loopback(n.peer),
+		"--listen", n.addr(n.listen),
+		"--gossip", n.addr(n.gossip),
+		"--peer", n.addr(n.peer),
+		"--advertise", n.ip,
 		"--data-dir", filepath.Join(c.dir, n.name+"-data"),
 		"--join", strings.Join(seeds, ","),
 	}
 	return append(append(args, c.common...), c.extra...)
 }
 
-func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+// addr is host:port on the node's address.
+func (n *node) addr(port int) string { return net.JoinHostPort(n.ip, strconv.Itoa(port)) }
 
 func (c *Cluster) spawn(i int) {
 	n := c.nodes[i]
 	n.runs++
-	p, err := startProcess(c.bin, c.args(i), c.env, n.logPath, fmt.Sprintf("%s run %d", n.name, n.runs))
+	bin, args := c.bin, c.args(i)
+	if c.net != nil {
+		bin, args = c.net.command(i, bin, args)
+	}
+	p, err := startProcess(bin, args, c.env, n.logPath, fmt.Sprintf("%s run %d", n.name, n.runs))
 	if err != nil {
 		c.tb.Fatalf("clustertest: %s: %v", n.name, err)
 	}
@@ -163,31 +191,62 @@ func (c *Cluster) spawn(i int) {
 }
 
 // waitReady polls node i's /readyz until it answers 200, failing the test with the
-// node's log if it exits first or takes longer than readyTimeout.
-func (c *Cluster) waitReady(i int) {
+// node's log if it exits first or takes longer than readyTimeout. With newPorts (the
+// ports were just picked) a node that could not bind one of them, taken by another
+// process between the pick and the bind, is started again on other ports, a few
+// times: on a machine shared by many test binaries that race is real.
+func (c *Cluster) waitReady(i int, newPorts bool) {
+	n := c.nodes[i]
+	for retries := 0; ; retries++ {
+		exited, last := c.pollReady(i)
+		if !exited {
+			return
+		}
+		tail := logTail(n.logPath, tailLines)
+		if newPorts && c.net == nil && retries < 3 && strings.Contains(lastRun(tail), "address already in use") {
+			c.tb.Logf("clustertest: %s lost a port to another process; starting it on other ports", n.name)
+			c.assignPorts(n)
+			c.spawn(i)
+			continue
+		}
+		c.tb.Fatalf("clustertest: %s exited before it was ready (%v; last answer: %s):\n%s", n.name, n.proc.err, last, tail)
+	}
+}
+
+// pollReady polls node i's /readyz until it answers 200 (exited false) or the
+// process exits (exited true); past readyTimeout it fails the test.
+func (c *Cluster) pollReady(i int) (exited bool, last string) {
 	n := c.nodes[i]
 	deadline := time.Now().Add(readyTimeout)
 	delay := 10 * time.Millisecond
-	var last string
 	for {
 		resp, err := httpClient.Get(c.URL(i) + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return false, ""
 			}
 			last = resp.Status
 		} else {
 			last = err.Error()
 		}
 		if n.proc.waitExit(delay) {
-			c.tb.Fatalf("clustertest: %s exited before it was ready (%v):\n%s", n.name, n.proc.err, logTail(n.logPath, tailLines))
+			return true, last
 		}
 		if time.Now().After(deadline) {
 			c.tb.Fatalf("clustertest: %s not ready after %v (last: %s):\n%s", n.name, readyTimeout, last, logTail(n.logPath, tailLines))
 		}
 		delay = min(2*delay, 200*time.Millisecond)
 	}
+}
+
+// lastRun returns the part of a log tail written by the node's last run (after the
+// last "=== " header startProcess writes).
+func lastRun(tail string) string {
+	if i := strings.LastIndex(tail, "\n=== "); i >= 0 {
+		return tail[i:]
+	}
+	return tail
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}
@@ -239,13 +298,13 @@ func (c *Cluster) Len() int { return len(c.nodes) }
 func (c *Cluster) Name(i int) string { return c.node(i).name }
 
 // URL returns node i's HTTP base URL, e.g. http://127.0.0.1:41234.
-func (c *Cluster) URL(i int) string { return "http://" + loopback(c.node(i).listen) }
+func (c *Cluster) URL(i int) string { n := c.node(i); return "http://" + n.addr(n.listen) }
 
 // GossipAddr returns node i's gossip address (host:port).
-func (c *Cluster) GossipAddr(i int) string { return loopback(c.node(i).gossip) }
+func (c *Cluster) GossipAddr(i int) string { n := c.node(i); return n.addr(n.gossip) }
 
 // PeerAddr returns node i's peer-link address (host:port).
-func (c *Cluster) PeerAddr(i int) string { return loopback(c.node(i).peer) }
+func (c *Cluster) PeerAddr(i int) string { n := c.node(i); return n.addr(n.peer) }
 
 // LogPath returns the file node i's output goes to.
 func (c *Cluster) LogPath(i int) string { return c.node(i).logPath }
@@ -306,7 +365,7 @@ func (c *Cluster) Start(i int) {
 		c.tb.Fatalf("clustertest: %s is already running", c.nodes[i].name)
 	}
 	c.spawn(i)
-	c.waitReady(i)
+	c.waitReady(i, false)
 }
 
 // StartOnNewPorts restarts node i, which must have exited, under the same name on
@@ -319,7 +378,7 @@ func (c *Cluster) StartOnNewPorts(i int) {
 	}
 	c.assignPorts(c.nodes[i])
 	c.spawn(i)
-	c.waitReady(i)
+	c.waitReady(i, true)
 }
 
 // Pause freezes node i with SIGSTOP: it neither gossips nor answers, as a node in a
@@ -345,4 +404,22 @@ func (c *Cluster) Resume(i int) {
 		c.tb.Fatalf("clustertest: resume %s: %v", c.nodes[i].name, err)
 	}
 	c.nodes[i].paused = false
+}
+
+// Add starts one more node (scale up): the next name, free ports, --join with every
+// node's gossip address, and waits until it is ready. It returns the node's index.
+// Loopback clusters only (a namespace per node is made at Start).
+func (c *Cluster) Add() int {
+	c.tb.Helper()
+	if c.net != nil {
+		c.tb.Fatal("clustertest: Add is not supported with Options.Netns")
+	}
+	n := &node{name: "n" + strconv.Itoa(len(c.nodes)+1), ip: "127.0.0.1"}
+	n.logPath = filepath.Join(c.dir, n.name+".log")
+	c.nodes = append(c.nodes, n)
+	c.assignPorts(n)
+	i := len(c.nodes) - 1
+	c.spawn(i)
+	c.waitReady(i, true)
+	return i
 }

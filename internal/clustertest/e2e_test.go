@@ -2,10 +2,12 @@ package clustertest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -66,10 +68,11 @@ func register(t testing.TB, base, prefix string) user {
 	return user{token: out.Token, id: out.User.ID, name: name}
 }
 
-// receiver records the message seqs a client delivers for one room.
+// receiver records the messages a client delivers for one room.
 type receiver struct {
 	mu   sync.Mutex
 	seqs []int64
+	msgs []chat.Message
 }
 
 func (r *receiver) onEvent(room chat.ID) func(client.Event) {
@@ -84,6 +87,7 @@ func (r *receiver) onEvent(room chat.ID) func(client.Event) {
 		if json.Unmarshal(ev.Data, &d) == nil && d.RoomID == room {
 			r.mu.Lock()
 			r.seqs = append(r.seqs, d.Message.Seq)
+			r.msgs = append(r.msgs, d.Message)
 			r.mu.Unlock()
 		}
 	}
@@ -93,6 +97,12 @@ func (r *receiver) got() []int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]int64(nil), r.seqs...)
+}
+
+func (r *receiver) messages() []chat.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]chat.Message(nil), r.msgs...)
 }
 
 func waitUntil(t testing.TB, what string, d time.Duration, cond func() bool) {
@@ -181,6 +191,62 @@ func TestClusterDeliversAcrossNodes(t *testing.T) {
 	for i := range recv {
 		got := recv[i].got()
 		checkExact(t, fmt.Sprintf("client on node %d (owner %s)", i, ownership.Owner), got, got[0], total)
+	}
+	checkSameHistory(t, c, users, room.ID, recv, total)
+}
+
+// checkSameHistory: the room's history, read through every node (REST, and a
+// WebSocket join from seq 0 that replays it), is the same everywhere, and the same
+// as the live messages each node's client received (id, seq, sender, content).
+func checkSameHistory(t *testing.T, c *Cluster, users []user, room chat.ID, recv []*receiver, total int64) {
+	t.Helper()
+	key := func(m chat.Message) string {
+		return fmt.Sprintf("%d %s %s %q", m.Seq, m.ID, m.Sender.ID, m.Content)
+	}
+	var want []string
+	for i, u := range users {
+		var page struct {
+			Items []chat.Message `json:"items"`
+		}
+		call(t, c.URL(i), u.token, "GET", "/rooms/"+room.String()+"/messages?limit=100", nil, &page, http.StatusOK)
+		slices.SortFunc(page.Items, func(a, b chat.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+		rest := make([]string, len(page.Items))
+		for j, m := range page.Items {
+			rest[j] = key(m)
+		}
+		if int64(len(rest)) != total {
+			t.Fatalf("history through node %d has %d messages, want %d", i, len(rest), total)
+		}
+		if want == nil {
+			want = rest
+		} else if !slices.Equal(rest, want) {
+			t.Fatalf("history through node %d differs from node 0's:\n%v\nwant\n%v", i, rest, want)
+		}
+		var live []string
+		for _, m := range recv[i].messages() {
+			live = append(live, key(m))
+		}
+		if !slices.Equal(live, want[total-int64(len(live)):]) {
+			t.Fatalf("node %d's client received live\n%v\nbut the history says\n%v", i, live, want)
+		}
+		replay := &receiver{}
+		cl := client.New(client.Config{URL: c.URL(i), Token: u.token, OnEvent: replay.onEvent(room)})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := cl.JoinFrom(ctx, room, 0)
+		cancel()
+		if err != nil {
+			cl.Close()
+			t.Fatalf("join from seq 0 through node %d: %v", i, err)
+		}
+		waitUntil(t, fmt.Sprintf("the replay through node %d", i), 20*time.Second, func() bool { return len(replay.got()) >= int(total) })
+		cl.Close()
+		var replayed []string
+		for _, m := range replay.messages() {
+			replayed = append(replayed, key(m))
+		}
+		if !slices.Equal(replayed, want) {
+			t.Fatalf("the replay through node %d\n%v\ndiffers from the history\n%v", i, replayed, want)
+		}
 	}
 }
 

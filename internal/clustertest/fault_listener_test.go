@@ -229,6 +229,7 @@ func (l *listener) serve(conn net.Conn, br *bufio.Reader) {
 		case ws.OpPing:
 			_ = l.write(conn, ws.NewPongFrame(payload))
 		case ws.OpClose:
+			l.w.closed(l, payload)
 			return
 		case ws.OpText:
 			l.handle(conn, payload)

@@ -9,18 +9,22 @@ import (
 )
 
 // TestFaultRestartOnNewAddress: a node crashes and comes back under its old name on
-// new ports (a rescheduled pod). The cluster accepts it (every node sees it alive at
-// its new gossip address, which takes memberlist's DeadNodeReclaimTime after the old
-// address is declared dead) and traffic works through it: its senders' sends are
-// acked and its listeners catch up with no gap.
-//
-// The node's clients move to its new address once the cluster accepted it. (Moving
-// them as soon as its /readyz answers, as a load balancer would, loses deliveries:
-// see the fault tests' report.)
+// new ports (a rescheduled pod), and its clients move to the new address as soon as
+// its /readyz answers, as a load balancer would send them. The node must not say it
+// is ready before the others accept it at its new address (memberlist takes about 8 s:
+// its old address must be dead for DeadNodeReclaimTime first): once ready, every
+// node sees it alive at the new address, the busiest room's ownership does not
+// thrash, and traffic works through it: its senders' sends are acked and its
+// listeners catch up with no gap (they would miss every event if the node kept the
+// subscriptions it made before the others accepted it).
 func TestFaultRestartOnNewAddress(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three processes")
 	}
+	// maxEpochs bounds the busiest room's new epochs after the restart: one when the
+	// victim dies, one when the room moves back to it, one spare for a send racing
+	// the ring change. Thrash (two nodes taking the room in turns) makes many more.
+	const maxEpochs = 3
 	c := startFaultCluster(t)
 	w := startWorkload(t, c, workloadOptions{})
 	w.start()
@@ -28,31 +32,38 @@ func TestFaultRestartOnNewAddress(t *testing.T) {
 	moved := w.ringOwner(0, w.rooms[0]) // the busiest room's owner: ownership must move
 	w.hold(moved)                       // its senders' clients know only its old address
 	w.fault("kill", moved, "to be rescheduled on new ports")
+	_, epochBefore := w.storeOwner(w.rooms[0])
 	c.Kill(moved)
 	oldGossip := c.GossipAddr(moved)
+	killed := time.Now()
 	c.StartOnNewPorts(moved)
-	w.fault("start", moved, "on new ports "+c.URL(moved)+", gossip "+c.GossipAddr(moved))
-	started := time.Now()
-	waitForAddress(t, c, moved, 60*time.Second)
-	c.WaitForMembers(t, 3, 30*time.Second)
-	t.Logf("%s accepted at its new gossip address %s (was %s) %v after it was ready",
-		c.Name(moved), c.GossipAddr(moved), oldGossip, time.Since(started).Round(time.Millisecond))
-	accepted := time.Now()
-	w.setURL(moved, c.URL(moved))
+	ready := time.Now()
+	w.setURL(moved, c.URL(moved)) // at once, as a load balancer would
 	w.release(moved)
-	runFor(8 * time.Second)
-	rep := w.finish(history.Options{MinFaults: 2, RequireOwnershipChange: true})
+	w.fault("start", moved, "on new ports "+c.URL(moved)+", gossip "+c.GossipAddr(moved)+"; clients moved at once")
+	// At readiness the others know the new address: allow only the time for GET
+	// /cluster to be asked of each node on a loaded machine.
+	waitForAddress(t, c, moved, 5*time.Second)
+	t.Logf("%s ready at its new gossip address %s (was %s) %v after the kill; every node saw it there %v after it was ready",
+		c.Name(moved), c.GossipAddr(moved), oldGossip, ready.Sub(killed).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
+	runFor(10 * time.Second)
+	_, epochAfter := w.storeOwner(w.rooms[0])
+	w.finish(history.Options{MinFaults: 2, RequireOwnershipChange: true})
 	through := 0
 	for _, e := range w.h.Events() {
-		if e.Kind == history.KindOK && e.Node == c.Name(moved) && e.Time.After(accepted) {
+		if e.Kind == history.KindOK && e.Node == c.Name(moved) && e.Time.After(ready) {
 			through++
 		}
 	}
 	if through == 0 {
 		t.Errorf("no send through %s was acked after it came back on new ports", c.Name(moved))
 	}
-	t.Logf("restart on new address: %d sends through %s acked after; %d acked, %d failed, %d unknown; longest send %v",
-		through, c.Name(moved), rep.OK, rep.Failed, rep.Info, longestSend(w.h.Events()))
+	t.Logf("restart on new address: %d sends through %s acked after; the busiest room went from epoch %d to %d; longest send %v",
+		through, c.Name(moved), epochBefore, epochAfter, longestSend(w.h.Events()))
+	if epochAfter-epochBefore > maxEpochs {
+		t.Errorf("the busiest room's ownership thrashed: epoch %d to %d after the restart, want at most %d new epochs",
+			epochBefore, epochAfter, maxEpochs)
+	}
 }
 
 // waitForAddress polls GET /cluster on every node until each sees node i alive at

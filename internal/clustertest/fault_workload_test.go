@@ -42,12 +42,19 @@ import (
 // node sees the others.
 func startFaultCluster(t *testing.T) *Cluster {
 	t.Helper()
-	opt := Options{Nodes: 3}
+	return startFaultClusterWith(t, Options{Nodes: 3})
+}
+
+// startFaultClusterWith starts the cluster of a fault test with opt (Nodes at least
+// 1) and waits until every node sees the others.
+func startFaultClusterWith(t *testing.T, opt Options) *Cluster {
+	t.Helper()
+	opt.Nodes = max(opt.Nodes, 1)
 	if os.Getenv("CHATD_FAULT_DEBUG") == "1" {
 		opt.ExtraArgs = []string{"--log-level=debug"}
 	}
 	c := Start(t, opt)
-	c.WaitForMembers(t, 3, 30*time.Second)
+	c.WaitForMembers(t, opt.Nodes, 30*time.Second)
 	return c
 }
 
@@ -77,6 +84,10 @@ type workloadOptions struct {
 	UsersPerNode int // default 3
 	Rooms        int // default 3; rooms[0] gets BusyShare of the sends
 	BusyShare    float64
+	// BusyOwner, when set, makes rooms[0] a room that node owns in a ring of
+	// BusyRing (a node that joins later, say); the test fails if no room is.
+	BusyRing  []string
+	BusyOwner string
 }
 
 // workload is the traffic of one fault test and its history.
@@ -89,8 +100,9 @@ type workload struct {
 	rooms []chat.ID
 	users []*wuser
 
-	mu   sync.Mutex
-	urls []string // node index -> base URL the workload's clients use
+	mu     sync.Mutex
+	urls   []string       // node index -> base URL the workload's clients use
+	closes map[string]int // listener -> close frames with code 1012 (service restart)
 
 	stopTraffic chan struct{}
 	senders     sync.WaitGroup
@@ -153,6 +165,9 @@ func startWorkload(t *testing.T, c *Cluster, opt workloadOptions) *workload {
 			call(t, c.URL(u.home), u.token, "POST", "/rooms/"+room.ID.String()+"/join", nil, nil, http.StatusOK)
 		}
 	}
+	if opt.BusyOwner != "" && !makeBusy(w.rooms, opt.BusyRing, opt.BusyOwner) {
+		t.Fatalf("result unknown: no room of the workload is %s's in a ring of %v", opt.BusyOwner, opt.BusyRing)
+	}
 	for _, u := range w.users {
 		u.lis = newListener(w, u.name+"/recv", u.home, u.token, w.rooms)
 		t.Cleanup(u.lis.close)
@@ -195,6 +210,31 @@ func (w *workload) setURL(i int, url string) {
 	w.mu.Lock()
 	w.urls[i] = url
 	w.mu.Unlock()
+}
+
+// closed records a close frame a listener got from its node.
+func (w *workload) closed(l *listener, payload []byte) {
+	code := 0
+	if len(payload) >= 2 {
+		code = int(payload[0])<<8 | int(payload[1])
+	}
+	w.h.Note(l.name, w.c.nodes[l.home].name, fmt.Sprintf("close frame %d", code))
+	if code != 1012 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closes == nil {
+		w.closes = map[string]int{}
+	}
+	w.closes[l.name]++
+}
+
+// restartCloses returns how many 1012 close frames the listener got.
+func (w *workload) restartCloses(l *listener) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closes[l.name]
 }
 
 // start starts every sender.
@@ -493,10 +533,33 @@ func (w *workload) finish(opt history.Options) *history.Report {
 	}
 	rep := history.Check(w.h, rows, opt)
 	w.t.Logf("history (%d events) in %s; report:\n%s", w.h.Len(), path, rep)
+	w.logCounts(rep)
 	if err := rep.Err(); err != nil {
 		w.t.Fatal(err)
 	}
 	return rep
+}
+
+// logCounts prints the counts every fault test reports, on one line that is easy
+// to collect from repeated runs. Stale-epoch refusals are the store's refusals of a
+// batch from an owner whose epoch was superseded (chatd_fenced_writes_total, summed
+// over the nodes running now: a restarted node's count starts again at 0).
+func (w *workload) logCounts(rep *history.Report) {
+	fenced := 0.0
+	for i := range w.c.Len() {
+		if w.c.Running(i) && !w.c.nodes[i].paused {
+			if v, err := w.c.metric(i, "chatd_fenced_writes_total"); err == nil {
+				fenced += v
+			}
+		}
+	}
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	w.t.Logf("COUNTS %s: sent=%d acked=%d failed=%d unknown=%d delivered=%d lost=%d duplicated=%d reordered=%d stale-epoch-refusals=%v ownership-changes=%d latency p50/p99 same-node=%s/%s cross-node=%s/%s",
+		w.t.Name(), rep.Invoked, rep.OK, rep.Failed, rep.Info, rep.Deliveries,
+		rep.Counts[history.LostAcked]+rep.Counts[history.Undelivered]+rep.Counts[history.Gap],
+		rep.Counts[history.Duplicate]+rep.Counts[history.TwoAtOneSeq],
+		rep.Counts[history.Order]+rep.Counts[history.FIFO], fenced, rep.OwnershipChanges,
+		ms(rep.SameNode.P50), ms(rep.SameNode.P99), ms(rep.CrossNode.P50), ms(rep.CrossNode.P99))
 }
 
 // copyLogs copies every node's log next to the kept history, as prefix-nN.log.
@@ -523,16 +586,6 @@ func recovery(evs []history.Event, room string, at time.Time) (time.Duration, bo
 		}
 	}
 	return 0, false
-}
-
-// faultTime returns the time of the first fault event of that kind.
-func faultTime(evs []history.Event, kind string) time.Time {
-	for _, e := range evs {
-		if e.Kind == history.KindFault && e.Fault == kind {
-			return e.Time
-		}
-	}
-	return time.Time{}
 }
 
 // longestSend returns the longest time from invoke to ack of a send.

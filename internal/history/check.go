@@ -115,6 +115,9 @@ type Report struct {
 	Pending    []PendingPoint
 	MaxPending int
 	Latency    Latency
+	// SameNode and CrossNode split Latency by whether the receiver got the message
+	// through the node the sender sent it through (whoever owned the room).
+	SameNode, CrossNode Latency
 }
 
 // Anomalies returns the total count of anomalies.
@@ -159,9 +162,14 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, "  %s: %s\n", a, ex)
 		}
 	}
-	fmt.Fprintf(&b, "send-to-delivery: n=%d p50=%v p90=%v p99=%v max=%v\n", r.Latency.N,
-		r.Latency.P50.Round(time.Microsecond), r.Latency.P90.Round(time.Microsecond),
-		r.Latency.P99.Round(time.Microsecond), r.Latency.Max.Round(time.Microsecond))
+	for _, l := range []struct {
+		name string
+		l    Latency
+	}{{"", r.Latency}, {" (same node)", r.SameNode}, {" (cross node)", r.CrossNode}} {
+		fmt.Fprintf(&b, "send-to-delivery%s: n=%d p50=%v p90=%v p99=%v max=%v\n", l.name, l.l.N,
+			l.l.P50.Round(time.Microsecond), l.l.P90.Round(time.Microsecond),
+			l.l.P99.Round(time.Microsecond), l.l.Max.Round(time.Microsecond))
+	}
 	step := time.Duration(0)
 	if len(r.Pending) > 1 {
 		step = r.Pending[1].At - r.Pending[0].At
@@ -615,7 +623,6 @@ func (c *checker) checkDelivery() {
 		ack, delivered time.Time // delivered zero: never
 	}
 	var pairs []pair
-	var lat []time.Duration
 	first := map[subKey]map[string]Event{} // receiver/room -> message id -> first delivery
 	for k, ds := range c.deliveries {
 		m := map[string]Event{}
@@ -626,20 +633,7 @@ func (c *checker) checkDelivery() {
 		}
 		first[k] = m
 	}
-	// Latency: every receiver's first delivery of every acked message.
-	for _, o := range c.order {
-		if o.kind() != KindOK {
-			continue
-		}
-		for k, m := range first {
-			if k.room != o.room {
-				continue
-			}
-			if d, ok := m[o.end.MessageID]; ok {
-				lat = append(lat, d.Time.Sub(o.invoke.Time))
-			}
-		}
-	}
+	c.latencies(first)
 	for _, k := range sortedSubKeysOf(c.subs) {
 		s := c.subs[k]
 		if c.unsubbed[k] {
@@ -688,19 +682,6 @@ func (c *checker) checkDelivery() {
 			break
 		}
 	}
-	c.rep.Latency = latencyOf(lat)
-}
-
-func latencyOf(d []time.Duration) Latency {
-	if len(d) == 0 {
-		return Latency{}
-	}
-	slices.Sort(d)
-	q := func(p float64) time.Duration {
-		i := int(p*float64(len(d))+0.5) - 1
-		return d[min(max(i, 0), len(d)-1)]
-	}
-	return Latency{N: len(d), P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: d[len(d)-1]}
 }
 
 // short abbreviates an id for examples: the last 8 characters.

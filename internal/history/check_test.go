@@ -168,6 +168,23 @@ func TestGoodHistoryPasses(t *testing.T) {
 	t.Log(rep)
 }
 
+// TestLatencySplitByNode: deliveries through the sender's node count as same-node,
+// the others as cross-node (the good model sends through n1 and delivers on n2).
+func TestLatencySplitByNode(t *testing.T) {
+	evs, rows := goodModel().render()
+	rep := CheckEvents(evs, rows, strict)
+	if rep.SameNode.N != 0 || rep.CrossNode.N != rep.Latency.N {
+		t.Fatalf("same %d, cross %d of %d; want 0 and all", rep.SameNode.N, rep.CrossNode.N, rep.Latency.N)
+	}
+	for _, i := range eventsOf(evs, func(e Event) bool { return e.Kind == KindDeliver && e.Process == "r1" }) {
+		evs[i].Node = "n1"
+	}
+	rep = CheckEvents(evs, rows, strict)
+	if rep.SameNode.N != 57 || rep.CrossNode.N != 57*2 {
+		t.Errorf("same %d, cross %d; want r1's 57 deliveries same-node, r2's and r3's 114 cross-node", rep.SameNode.N, rep.CrossNode.N)
+	}
+}
+
 // eventsOf returns the positions of the events matching f.
 func eventsOf(evs []Event, f func(Event) bool) []int {
 	var out []int
