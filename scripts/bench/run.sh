@@ -60,7 +60,7 @@ go build -o "$OUT/chatload" ./cmd/chatload
 CLUSTER_PID=
 stop_cluster() {
 	[[ -n $CLUSTER_PID ]] || return 0
-	kill -INT "$CLUSTER_PID" 2>/dev/null || true
+	kill -TERM "$CLUSTER_PID" 2>/dev/null || true # (a background job ignores SIGINT)
 	wait "$CLUSTER_PID" 2>/dev/null || true
 	CLUSTER_PID=
 }
