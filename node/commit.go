@@ -35,6 +35,13 @@ type GroupCommit struct {
 	seed   maphash.Seed
 	shards []chan *pending
 	wg     sync.WaitGroup
+
+	// mu orders enqueues before close: an enqueue holds it for reading while it hands
+	// its message to a shard (waiting, if the shard is full, while the shard drains:
+	// the shards never take mu), close takes it for writing before it closes the
+	// shards, so no message is ever sent on a closed shard.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newGroupCommit(n *Node, cfg Config) *GroupCommit {
@@ -50,6 +57,11 @@ func newGroupCommit(n *Node, cfg Config) *GroupCommit {
 // enqueue hands p to its room's shard, waiting for space until ctx ends.
 func (g *GroupCommit) enqueue(ctx context.Context, p *pending) error {
 	sh := g.shards[maphash.Bytes(g.seed, p.room.id[:])%uint64(len(g.shards))]
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return chat.Errorf(chat.CodeUnavailable, "node shutting down; retry")
+	}
 	select {
 	case sh <- p:
 		return nil
@@ -60,6 +72,13 @@ func (g *GroupCommit) enqueue(ctx context.Context, p *pending) error {
 
 // close stops accepting messages and waits for queued ones to be committed.
 func (g *GroupCommit) close() {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.closed = true
+	g.mu.Unlock()
 	for _, sh := range g.shards {
 		close(sh)
 	}
