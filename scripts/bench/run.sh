@@ -131,7 +131,7 @@ suite_send() {
 	for ((i = 1; i <= RUNS; i++)); do
 		log "send run $i/$RUNS: closed-loop senders"
 		CHATD_TEST_POSTGRES_URL=$url go test -run '^$' -bench BenchmarkSendSenders -benchtime 40000x ./node \
-			>"$OUT/send-senders-$i.txt" 2>&1
+			>"$OUT/send-senders-$i.txt" 2>&1 || log "send run $i failed (see $OUT/send-senders-$i.txt)"
 	done
 	grep -h '^BenchmarkSendSenders' "$OUT"/send-senders-*.txt | awk '{
 		for (i = 1; i <= NF; i++) if ($i == "msgs/s") r[$1] = r[$1] " " $(i-1); else if ($i == "ack-p99-ms") p[$1] = p[$1] " " $(i-1)
@@ -142,7 +142,8 @@ suite_send() {
 	log "send: ceiling ${best} msgs/s; offering 50% and 90% of it"
 	for ((i = 1; i <= RUNS; i++)); do
 		CHATD_BENCH_RATES="$((best / 2)),$((best * 9 / 10))" CHATD_TEST_POSTGRES_URL=$url \
-			go test -run '^$' -bench BenchmarkSendAtRate -benchtime 1x ./node >"$OUT/send-rate-$i.txt" 2>&1
+			go test -run '^$' -bench BenchmarkSendAtRate -benchtime 1x ./node >"$OUT/send-rate-$i.txt" 2>&1 ||
+			log "send rate run $i failed (see $OUT/send-rate-$i.txt)"
 	done
 	grep -h '^BenchmarkSendAtRate' "$OUT"/send-rate-*.txt
 	stop_cluster
