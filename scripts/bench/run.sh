@@ -69,7 +69,12 @@ trap stop_cluster EXIT
 # start_cluster N: a fresh cluster of N nodes; returns once every node sees N members.
 start_cluster() {
 	stop_cluster
-	local n=$1
+	local n=$1 i
+	# The previous cluster's nodes drain for a few seconds after its script exits.
+	for ((i = 0; i < 60; i++)); do
+		ss -Htln "sport = :$HTTP_BASE" | grep -q . || break
+		sleep 0.5
+	done
 	NODES=$n DURABLE=1 DEBUG_BASE=$DEBUG_BASE HTTP_BASE=$HTTP_BASE GOSSIP_BASE=$GOSSIP_BASE \
 		PEER_BASE=$PEER_BASE CLUSTER_DIR="$OUT/cluster$n" BIN="$OUT/chatd" SKIP_BUILD=1 \
 		NODE_ARGS='--max-conns-per-user 500' \
@@ -193,7 +198,8 @@ suite_latency() {
 
 for s in "${SUITES[@]}"; do
 	log "suite $s"
-	"suite_$s" | tee -a "$OUT/summary.txt"
+	# Not a pipe: a suite must run in this shell, which keeps CLUSTER_PID.
+	"suite_$s" > >(tee -a "$OUT/summary.txt")
 done
 stop_cluster
 log "done: $OUT/summary.txt"
