@@ -128,10 +128,7 @@ func TestSearchTermsAgree(t *testing.T) {
 	}
 	defer st.Close()
 	s := st.(*pgStore)
-	samples := append(slices.Clone(searchCorpus), searchSeeds...)
-	samples = append(samples, "getUserName HTTPServer utf8Decode x2Y", "(www.Example.COM/path).", "a\u2003b\u3000c",
-		"it's O'Brien \\ back\\slash", strings.Repeat("long", 80)+" end", "Ærø ÆØÅ æøå œuvre")
-	for _, text := range samples {
+	for _, text := range agreementSamples() {
 		keys, others := searchTerms(text)
 		want := append(slices.Clone(keys), others...)
 		slices.Sort(want)
@@ -156,6 +153,13 @@ func TestSearchTermsAgree(t *testing.T) {
 	}
 }
 
+// agreementSamples are the texts on which the Go rules and their SQL twin must agree.
+func agreementSamples() []string {
+	samples := append(slices.Clone(searchCorpus), searchSeeds...)
+	return append(samples, "getUserName HTTPServer utf8Decode x2Y", "(www.Example.COM/path).", "a\u2003b\u3000c",
+		"it's O'Brien \\ back\\slash", strings.Repeat("long", 80)+" end", "Ærø ÆØÅ æøå œuvre")
+}
+
 // TestSearchVectorAgrees holds the vector the group commit writes (searchVector, Go)
 // equal to the one the migration's backfill and the edit trigger compute
 // (chatd_search_vector, SQL): terms, positions and weights.
@@ -167,11 +171,7 @@ func TestSearchVectorAgrees(t *testing.T) {
 	}
 	defer st.Close()
 	s := st.(*pgStore)
-	samples := append(slices.Clone(searchCorpus), searchSeeds...)
-	samples = append(samples, "getUserName HTTPServer utf8Decode x2Y", "(www.Example.COM/path).", "a\u2003b\u3000c",
-		"it's O'Brien \\ back\\slash", strings.Repeat("long", 80)+" end", "Ærø ÆØÅ æøå œuvre", "", "  ", "same same same",
-		strings.Repeat("w ", 17000)+"last")
-	for _, text := range samples {
+	for _, text := range append(agreementSamples(), "", "  ", "same same same", strings.Repeat("w ", 17000)+"last") {
 		var sql, goVec string
 		if err := s.db.queryRow(ctx, `SELECT chatd_search_vector($1)::text, $2::tsvector::text`, text, searchVector(text)).
 			Scan(&sql, &goVec); err != nil {

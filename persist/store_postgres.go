@@ -214,7 +214,7 @@ func newCommitArgs(batches []RoomBatch) *commitArgs {
 		seqs: make([]int64, 0, n), created: make([]int64, 0, n),
 		types: make([]string, 0, n), contents: make([]string, 0, n), htmls: make([]string, 0, n),
 		searches: make([]string, 0, n),
-		parents: make([]pgtype.UUID, 0, n), clientIDs: make([]*string, 0, n),
+		parents:  make([]pgtype.UUID, 0, n), clientIDs: make([]*string, 0, n),
 	}
 	for i := range batches {
 		b := &batches[i]
