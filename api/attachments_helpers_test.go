@@ -11,7 +11,6 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
-	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -48,31 +47,6 @@ func multipartBody(t testing.TB, field, filename, ctype string, data []byte) ([]
 		t.Fatal(err)
 	}
 	return buf.Bytes(), mw.FormDataContentType()
-}
-
-// request sends a raw request with headers and returns status, body and headers.
-func (c *client) request(method, path string, body []byte, hdr map[string]string) (int, []byte, http.Header) {
-	c.e.t.Helper()
-	req, err := http.NewRequest(method, c.e.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.e.srv.Client().Do(req)
-	if err != nil {
-		c.e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	return resp.StatusCode, raw, resp.Header
 }
 
 // upload posts a file declared as ctype and returns the raw answer.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -135,26 +134,35 @@ func (e *testEnv) anon() *client { return &client{e: e} }
 // do sends a request; body is JSON-encoded unless it is a string or []byte.
 func (c *client) do(method, path string, body any) (int, []byte, http.Header) {
 	c.e.t.Helper()
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		raw = b
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			c.e.t.Fatal(err)
 		}
-		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, c.e.srv.URL+path, r)
+	var hdr map[string]string
+	if body != nil {
+		hdr = map[string]string{"Content-Type": "application/json"}
+	}
+	return c.request(method, path, raw, hdr)
+}
+
+// request sends a raw request with headers and returns status, body and headers.
+func (c *client) request(method, path string, body []byte, hdr map[string]string) (int, []byte, http.Header) {
+	c.e.t.Helper()
+	req, err := http.NewRequest(method, c.e.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

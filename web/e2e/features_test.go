@@ -12,16 +12,9 @@ import (
 // status and status message, presence in the member list, a profile panel, a DM,
 // a thread, keyboard shortcuts and the help overlay, and leaving a room.
 func TestFeatures(t *testing.T) {
-	n := newNode(t)
-	b := newBrowser(t)
-	alice := b.tab(1280, 800)
-	bob := b.tab(1280, 800)
-	alice.signUp(n, "alice", "Alice Liddell")
-	bob.signUp(n, "bob", "Bob Builder")
+	_, _, alice, bob := aliceAndBob(t)
 
-	alice.click("#new-room-button")
-	alice.fillDialog("Create", "lobby", "", "public")
-	alice.until("lobby", `document.getElementById('room-title').textContent === 'lobby'`)
+	alice.createRoom("lobby", "", "public")
 
 	// Discover and join.
 	bob.click("#discover-button")

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"strconv"
+	"testing"
 
 	"github.com/chromedp/chromedp"
 )
@@ -60,4 +62,21 @@ func (tb *tab) fillDialog(button string, values ...string) {
 		tb.eval(fmt.Sprintf(`(() => { const f = document.querySelectorAll('#dialog-body input, #dialog-body select, #dialog-body textarea')[%d]; f.value = %s; f.dispatchEvent(new Event('input', {bubbles: true})); })()`, i, js(v)), nil)
 	}
 	tb.clickText("#dialog-actions button", button)
+}
+
+// aliceAndBob starts a node and a browser with two signed-up users side by side, the
+// opening of every two-person test (the browser opens more tabs if a test needs them).
+func aliceAndBob(t *testing.T) (n *node, b *browser, alice, bob *tab) {
+	n, b = newNode(t), newBrowser(t)
+	alice, bob = b.tab(1280, 800), b.tab(1280, 800)
+	alice.signUp(n, "alice", "Alice Liddell")
+	bob.signUp(n, "bob", "Bob Builder")
+	return n, b, alice, bob
+}
+
+// createRoom creates a room through the dialog and waits until it is open.
+func (tb *tab) createRoom(name, description, kind string) {
+	tb.click("#new-room-button")
+	tb.fillDialog("Create", name, description, kind)
+	tb.until("room "+name+" open", `document.getElementById('room-title').textContent === `+strconv.Quote(name))
 }

@@ -13,17 +13,10 @@ import (
 // from the picker, an edit, a delete, a read receipt, dark mode, the mobile layout,
 // and a reconnect with a message typed while the node was down, delivered once.
 func TestStory(t *testing.T) {
-	n := newNode(t)
-	b := newBrowser(t)
-	alice := b.tab(1280, 800)
-	bob := b.tab(1280, 800)
-	alice.signUp(n, "alice", "Alice Liddell")
-	bob.signUp(n, "bob", "Bob Builder")
+	n, b, alice, bob := aliceAndBob(t)
 
 	// A private room, and an invite link that bob follows.
-	alice.click("#new-room-button")
-	alice.fillDialog("Create", "general", "Where everyone talks", "private")
-	alice.until("room open", `document.getElementById('room-title').textContent === 'general'`)
+	alice.createRoom("general", "Where everyone talks", "private")
 	alice.click("#invite-button")
 	alice.until("invite link", `document.querySelector('.invite-link')?.value.includes('/join/')`)
 	var link string

@@ -33,15 +33,8 @@ func fileJS(b64, name, typ string) string {
 // watches the upload progress, sends them with a message, and sees the thumbnails
 // on both sides; the file name is an XSS payload shown as text.
 func TestUpload(t *testing.T) {
-	n := newNode(t)
-	b := newBrowser(t)
-	alice := b.tab(1280, 800)
-	bob := b.tab(1280, 800)
-	alice.signUp(n, "alice", "Alice Liddell")
-	bob.signUp(n, "bob", "Bob Builder")
-	alice.click("#new-room-button")
-	alice.fillDialog("Create", "files", "", "public")
-	alice.until("room", `document.getElementById('room-title').textContent === 'files'`)
+	_, _, alice, bob := aliceAndBob(t)
+	alice.createRoom("files", "", "public")
 	var roomID string
 	alice.eval(`window.chatd.store.openRoomId`, &roomID)
 	bob.eval(fmt.Sprintf(`window.chatd.api.post('/rooms/%s/join').then((r) => window.chatd.addRoom(r)).then(() => window.chatd.open(%s))`, roomID, js(roomID)), nil)
