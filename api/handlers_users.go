@@ -110,6 +110,7 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, sess *Se
 	if err != nil {
 		return fmt.Errorf("api: update user: %w", err)
 	}
+	s.users.forget(sess.UserID)
 	if req.Status != nil {
 		s.hub.presenceChanged(sess.UserID)
 	}

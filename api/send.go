@@ -105,8 +105,11 @@ const notifyTimeout = 5 * time.Second
 //
 //  1. validate the input (no store);
 //  2. idempotency: a message of this sender with this client_msg_id is returned as it
-//     is (created=false), whatever room and content the resend names. This comes
-//     before the rate limit, so resending a stored message never counts against it;
+//     is (created=false), whatever room and content the resend names, and resending
+//     a stored message never counts against the rate limit. No read is spent on it
+//     up front: the owner's commit refuses a reused id and answers with the
+//     original, any refusal of steps 3-6 is looked up before it is reported
+//     (originalOr), and a send that stored nothing is refunded to the limiter;
 //  3. a reply's parent must be a message of the same room (unknown, elsewhere or a
 //     system message: 400 validation_failed on parent_id, one answer for all, so
 //     message IDs cannot be probed). The caller's membership is checked first (the
@@ -118,8 +121,8 @@ const notifyTimeout = 5 * time.Second
 //  5. the owner's rules (node.CheckSender: a member, not muted, not blocked in a DM),
 //     then the rate limit (chat.SendLimit per chat.SendWindow per user, shared with
 //     the WebSocket): refused is 429 rate_limited with retry_after_ms. It is checked
-//     as late as possible so that refused sends never count (only a change of
-//     membership between the check and the commit can still spend a slot). A
+//     as late as possible so that refused sends never count (one the owner refuses
+//     after the check is refunded). A
 //     limiter that cannot decide (Redis down) lets the send through, logged: chat
 //     stays up without Redis;
 //  6. render content_html once and hand the message to the room's owner (node.Send),
@@ -136,16 +139,19 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 	if err != nil {
 		return nil, false, err
 	}
-	if in.ClientMsgID != nil {
-		m, err := s.store.MessageByClientID(ctx, sess.UserID, *in.ClientMsgID)
-		if err == nil {
-			return m, false, nil
-		}
-		if !errors.Is(err, chat.ErrNotFound) {
-			return nil, false, fmt.Errorf("api: idempotency lookup: %w", err)
-		}
+	msg, created, err := s.sendChecked(ctx, sess, roomID, in, parentID, attachmentIDs)
+	if err != nil {
+		return s.originalOr(ctx, sess.UserID, in, err)
 	}
-	var parent *chat.Message
+	return msg, created, nil
+}
+
+// sendChecked is sendMessage after validation: steps 3-7.
+func (s *Server) sendChecked(ctx context.Context, sess *Session, roomID chat.ID, in *SendInput, parentID *chat.ID, attachmentIDs []chat.ID) (*chat.Message, bool, error) {
+	var (
+		parent *chat.Message
+		err    error
+	)
 	if parentID != nil {
 		if parent, err = s.replyParent(ctx, sess.UserID, roomID, *parentID); err != nil {
 			return nil, false, err
@@ -155,7 +161,7 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 	if err != nil {
 		return nil, false, err
 	}
-	sender, err := s.currentUser(ctx, sess)
+	sender, err := s.users.get(ctx, s, sess)
 	if err != nil {
 		return nil, false, err
 	}
@@ -177,6 +183,11 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 		Attachments: atts,
 		ClientMsgID: in.ClientMsgID,
 	})
+	if !created && (err == nil || chat.AsError(err) != nil) {
+		// Not stored by this attempt (a resend answered with the original, or the
+		// owner refused it): it does not count against the rate limit.
+		s.refundSend(ctx, sess.UserID)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -186,6 +197,27 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 		cancel()
 	}
 	return msg, created, nil
+}
+
+// originalOr answers a refused send that carries a client_msg_id: a message of this
+// sender with that id is returned as it is (created=false), whatever room and
+// content the resend names, and whatever refused it (the rate limit, a membership
+// since lost, attachments already on the original). Only refusals are looked up:
+// the common path costs no read, since the owner's commit itself refuses a reused
+// id and answers with the original (node.Send).
+func (s *Server) originalOr(ctx context.Context, user chat.ID, in *SendInput, refusal error) (*chat.Message, bool, error) {
+	if in.ClientMsgID == nil || chat.AsError(refusal) == nil {
+		return nil, false, refusal
+	}
+	m, err := s.store.MessageByClientID(ctx, user, *in.ClientMsgID)
+	switch {
+	case err == nil:
+		return m, false, nil
+	case errors.Is(err, chat.ErrNotFound):
+		return nil, false, refusal
+	default:
+		return nil, false, fmt.Errorf("api: idempotency lookup: %w", err)
+	}
 }
 
 // replyParent loads the parent of a reply after checking the caller may see the room.
@@ -207,6 +239,14 @@ func (s *Server) replyParent(ctx context.Context, user, roomID, parentID chat.ID
 
 func errBadParent() error {
 	return chat.FieldError("parent_id", "parent_id must be a message of this room")
+}
+
+// refundSend takes back a send that allowSend counted but that stored nothing.
+func (s *Server) refundSend(ctx context.Context, user chat.ID) {
+	if err := s.limiter.Refund(context.WithoutCancel(ctx), "send:"+user.String()); err != nil {
+		s.m.redisErrors.Inc()
+		s.log.Warn("send rate limit refund failed", "user", user, "err", err)
+	}
 }
 
 // allowSend counts one send against the user's sliding window.

@@ -66,6 +66,8 @@ type Server struct {
 	touch   touchCache
 	// roomTypes caches room types for the send path (notify.go); zero value ready.
 	roomTypes roomTypeCache
+	// users caches users for the send and upgrade paths (usercache.go).
+	users userCache
 	// hub holds this node's WebSocket connections (ws.go).
 	hub      *wsHub
 	presence persist.Presence

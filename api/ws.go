@@ -113,7 +113,7 @@ func (h *wsHub) handleUpgrade(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	user, err := h.s.currentUser(r.Context(), sess)
+	user, err := h.s.users.get(r.Context(), h.s, sess)
 	if err != nil {
 		return err
 	}

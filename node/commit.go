@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -164,13 +165,13 @@ func (g *GroupCommit) commit(batch []*pending) {
 	g.n.m.commitSeconds.Observe(time.Since(start).Seconds())
 	g.n.m.batchSize.Observe(float64(len(batch)))
 	switch {
-	case refusal(err) != nil && len(req) == 1:
-		results = []error{refusal(err)}
 	case refusal(err) != nil:
-		// One sender reused a client_msg_id through another node, or named an
-		// attachment that another message took; nothing was written. Commit room by
-		// room so that only the room holding the culprit fails.
-		results = g.commitEach(req)
+		// One sender reused a client_msg_id (a resend of a stored message, perhaps
+		// through another node), or named an attachment that another message took;
+		// nothing was written. Commit message by message so that only the culprit
+		// fails.
+		g.commitEach(live)
+		return
 	case err != nil:
 		g.n.m.storeErrors.Inc()
 		g.n.log.Error("group commit failed", "rooms", len(req), "messages", len(batch), "err", err)
@@ -189,32 +190,55 @@ func (g *GroupCommit) commit(batch []*pending) {
 	}
 }
 
-// commitEach commits each room's share in its own transaction (the fallback after a
-// duplicate client_msg_id refused a whole batch).
-func (g *GroupCommit) commitEach(req []persist.RoomBatch) []error {
-	out := make([]error, len(req))
-	for i := range req {
-		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-		res, err := g.n.store.CommitBatch(ctx, req[i:i+1])
-		cancel()
-		switch {
-		case refusal(err) != nil:
-			out[i] = refusal(err)
-		case err != nil:
-			out[i] = g.resolve(req[i:i+1], err)[0]
-		default:
-			out[i] = res[0]
+// commitEach commits every message of the shares in a transaction of its own, in
+// order, after a refusal undid a whole batch: the culprit alone is refused and the
+// others are committed with seqs assigned afresh (nothing of the refused batch was
+// written, so its seqs are free again).
+func (g *GroupCommit) commitEach(shares []*roomShare) {
+	for _, sh := range shares {
+		for _, p := range sh.items {
+			one := &roomShare{room: sh.room, items: []*pending{p}}
+			rb, ok := one.assign()
+			if !ok {
+				one.fail(chat.ErrFenced)
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+			res, err := g.n.store.CommitBatch(ctx, []persist.RoomBatch{rb})
+			cancel()
+			switch {
+			case refusal(err) != nil:
+				err = refusal(err)
+			case err != nil:
+				g.n.m.storeErrors.Inc()
+				err = g.resolve([]persist.RoomBatch{rb}, err)[0]
+			default:
+				err = res[0]
+			}
+			if err != nil {
+				if errors.Is(err, chat.ErrFenced) {
+					g.n.m.fenced.Inc()
+					g.n.disown(one.room)
+				}
+				one.fail(err)
+				continue
+			}
+			g.n.committed(one)
 		}
 	}
-	return out
 }
+
+// errClientMsgIDTaken marks the refusal of a message whose client_msg_id its sender
+// already used: sendOnce answers with the stored original instead.
+var errClientMsgIDTaken = errors.New("node: client_msg_id taken")
 
 // refusal is the client's error for a CommitBatch refused because of one sender's
 // mistake (nothing was written), or nil for any other outcome.
 func refusal(err error) error {
 	switch {
 	case errors.Is(err, persist.ErrDuplicateClientMsgID):
-		return chat.Errorf(chat.CodeConflict, "client_msg_id already used; resend to get the stored message")
+		return fmt.Errorf("%w: %w", errClientMsgIDTaken,
+			chat.Errorf(chat.CodeConflict, "client_msg_id already used; resend to get the stored message"))
 	case errors.Is(err, persist.ErrAttachmentTaken):
 		return chat.FieldError("attachments", "an attachment is already on a message, or not yours")
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -198,6 +199,56 @@ func TestSendIdempotentWhileInFlight(t *testing.T) {
 		}
 		if nCreated != 1 {
 			t.Fatalf("%d attempts created a message, want 1", nCreated)
+		}
+	})
+}
+
+// TestResendInABatchFailsAlone: a resend of a stored client_msg_id that shares a
+// batch with other messages of its room is answered with the original, and the
+// others commit with contiguous seqs (the store refused the whole batch once).
+func TestResendInABatchFailsAlone(t *testing.T) {
+	eachStore(t, Config{Name: "n1", CommitMaxDelay: 50 * time.Millisecond}, func(t *testing.T, n *Node, s persist.Store) {
+		ctx := context.Background()
+		u, other := newUser(t, s), newUser(t, s)
+		room := newRoom(t, s, chat.RoomPublic, u, other)
+		cmid := "resent"
+		req := textReq(room, u, "original")
+		req.ClientMsgID = &cmid
+		orig, created, err := n.Send(ctx, req)
+		if err != nil || !created {
+			t.Fatalf("original: created %v err %v", created, err)
+		}
+		const innocents = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, innocents+1)
+		for i := range innocents {
+			wg.Go(func() {
+				if _, created, err := n.Send(ctx, textReq(room, other, fmt.Sprintf("innocent %d", i))); err != nil || !created {
+					errs <- fmt.Errorf("innocent %d: created %v err %v", i, created, err)
+				}
+			})
+		}
+		wg.Go(func() {
+			again := textReq(room, u, "resent with other words")
+			again.ClientMsgID = &cmid
+			m, created, err := n.Send(ctx, again)
+			if err != nil || created || m.ID != orig.ID || m.Content != "original" {
+				errs <- fmt.Errorf("resend: created %v err %v msg %+v, want the original", created, err, m)
+			}
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		got, err := s.MessagesAfterSeq(ctx, room, 0, 100)
+		if err != nil || len(got) != innocents+1 {
+			t.Fatalf("stored %d messages (err %v), want %d", len(got), err, innocents+1)
+		}
+		for i, m := range got {
+			if m.Seq != int64(i+1) {
+				t.Fatalf("message %d has seq %d: seqs not contiguous", i, m.Seq)
+			}
 		}
 	})
 }

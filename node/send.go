@@ -106,16 +106,12 @@ func (n *Node) sendOwned(ctx context.Context, req *SendRequest) (*chat.Message, 
 }
 
 // sendOnce is send for a request that no other goroutine is sending.
+//
+// Idempotency costs nothing on the common path: the store's unique index on
+// (sender, client_msg_id) refuses a reused id at commit (nothing of that message is
+// written, and the group commit retries the others of its batch alone), and only
+// then is the original read and returned.
 func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
-	if req.ClientMsgID != nil {
-		m, err := n.store.MessageByClientID(ctx, req.Sender.ID, *req.ClientMsgID)
-		if err == nil {
-			return m, false, nil
-		}
-		if !errors.Is(err, chat.ErrNotFound) {
-			return nil, false, wrapStore("idempotency lookup", err)
-		}
-	}
 	if !n.isLocal(req.RoomID) {
 		return nil, false, chat.Errorf(chat.CodeNotOwner, "room ownership is moving; retry")
 	}
@@ -125,7 +121,7 @@ func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, b
 	}
 	if req.Type != chat.MessageSystem {
 		if err := n.checkSender(ctx, r, req.Sender.ID); err != nil {
-			return nil, false, err
+			return n.originalOr(ctx, req, err)
 		}
 	}
 	attachments := req.Attachments
@@ -151,6 +147,9 @@ func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, b
 	}
 	select {
 	case err := <-p.done:
+		if errors.Is(err, errClientMsgIDTaken) {
+			return n.originalOr(ctx, req, err)
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -158,6 +157,24 @@ func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, b
 	case <-ctx.Done():
 		// The batch may still commit: the outcome is the store's to tell.
 		return nil, false, ErrUnknownOutcome
+	}
+}
+
+// originalOr answers a refused send: with the sender's stored message of the same
+// client_msg_id when there is one (a resend returns the original whatever it names,
+// even a room it may no longer send to), else with the refusal.
+func (n *Node) originalOr(ctx context.Context, req *SendRequest, refusal error) (*chat.Message, bool, error) {
+	if req.ClientMsgID == nil || chat.AsError(refusal) == nil {
+		return nil, false, refusal
+	}
+	m, err := n.store.MessageByClientID(ctx, req.Sender.ID, *req.ClientMsgID)
+	switch {
+	case err == nil:
+		return m, false, nil
+	case errors.Is(err, chat.ErrNotFound):
+		return nil, false, refusal
+	default:
+		return nil, false, wrapStore("idempotency lookup", err)
 	}
 }
 

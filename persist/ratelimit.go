@@ -28,6 +28,12 @@ type RateLimiter interface {
 	// nothing was counted; ok is false then and the caller chooses whether to let
 	// the event through.
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+
+	// Refund takes back the newest event counted for key: an attempt that Allow let
+	// through but that turned out not to happen (a resend answered with the stored
+	// original, a send the room's owner refused). Taking the newest rather than the
+	// caller's own leaves the same count; a key with nothing counted is left alone.
+	Refund(ctx context.Context, key string) error
 }
 
 // checkLimitArgs refuses the arguments no window can honour: they are programming

@@ -107,6 +107,20 @@ func (l *memoryRateLimiter) Allow(ctx context.Context, key string, limit int, wi
 	return true, 0, nil
 }
 
+// Refund implements RateLimiter.
+func (l *memoryRateLimiter) Refund(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("persist: rate limit refund: %w", err)
+	}
+	s := &l.shards[maphash.String(l.seed, key)%memShardCount]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.keys[key]; e != nil && len(e.times) > 0 {
+		e.times = e.times[:len(e.times)-1]
+	}
+	return nil
+}
+
 // prune drops the events that left the window: an event at t counts while
 // now < t+window.
 func (e *memLog) prune(now time.Duration) {

@@ -87,3 +87,12 @@ func (l *redisRateLimiter) Allow(ctx context.Context, key string, limit int, win
 	}
 	return false, clampRetry(time.Duration(res[1])*time.Microsecond, window), nil
 }
+
+// Refund implements RateLimiter: ZPOPMAX removes the newest counted event (a
+// missing key is a no-op).
+func (l *redisRateLimiter) Refund(ctx context.Context, key string) error {
+	if err := l.client.ZPopMax(ctx, redisRateKeyPrefix+key, 1).Err(); err != nil {
+		return fmt.Errorf("persist: redis rate limit refund: %w", err)
+	}
+	return nil
+}

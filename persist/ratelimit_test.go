@@ -51,6 +51,37 @@ func rateLimiterSuite(t *testing.T, l RateLimiter) {
 		t.Parallel()
 		testRetryAfterIsEnough(t, l, key(t))
 	})
+	t.Run("RefundFreesASlot", func(t *testing.T) {
+		t.Parallel()
+		testRefundFreesASlot(t, l, key(t))
+	})
+}
+
+// testRefundFreesASlot: a refunded event no longer counts, and refunding a key with
+// nothing counted neither fails nor lends a slot in advance.
+func testRefundFreesASlot(t *testing.T, l RateLimiter, key string) {
+	ctx := context.Background()
+	const limit, window = 3, time.Minute
+	if err := l.Refund(ctx, key); err != nil {
+		t.Fatalf("refund of an unknown key: %v", err)
+	}
+	for i := range limit {
+		if ok, _, err := l.Allow(ctx, key, limit, window); err != nil || !ok {
+			t.Fatalf("attempt %d: ok=%v err=%v, want allowed", i+1, ok, err)
+		}
+	}
+	if ok, _, _ := l.Allow(ctx, key, limit, window); ok {
+		t.Fatal("attempt over the limit allowed (an early refund lent a slot)")
+	}
+	if err := l.Refund(ctx, key); err != nil {
+		t.Fatalf("refund: %v", err)
+	}
+	if ok, _, err := l.Allow(ctx, key, limit, window); err != nil || !ok {
+		t.Fatalf("after a refund: ok=%v err=%v, want allowed", ok, err)
+	}
+	if ok, _, _ := l.Allow(ctx, key, limit, window); ok {
+		t.Fatal("a refund freed more than one slot")
+	}
 }
 
 func testLimitThenRefused(t *testing.T, l RateLimiter, key string) {

@@ -18,6 +18,7 @@
 #                        durable throughput); unset: the test harness's fast settings
 #   DEBUG_BASE [unset]   set: node i serves pprof and metrics on 127.0.0.1:DEBUG_BASE+i-1
 #   NODE_ARGS [unset]    more chatd flags for every node, e.g. '--max-conns-per-user 500'
+#   PG_ARGS [unset]      more postgres flags, e.g. '-c shared_preload_libraries=pg_stat_statements'
 #
 # Node i (1-based) serves HTTP on 127.0.0.1:HTTP_BASE+i-1, gossips on GOSSIP_BASE+i-1
 # and takes peer links on PEER_BASE+i-1. CLUSTER_DIR keeps Postgres's data, the
@@ -253,7 +254,7 @@ fi
 	-c listen_addresses=127.0.0.1 -c port="$PG_PORT" -c unix_socket_directories="$PGDIR" \
 	"${PG_DURABILITY[@]}" \
 	-c max_connections=300 -c max_parallel_workers_per_gather=0 \
-	-c log_min_messages=warning -c log_min_error_statement=panic \
+	-c log_min_messages=warning -c log_min_error_statement=panic ${PG_ARGS:-} \
 	>>"$LOGS/postgres.log" 2>&1) &
 PG_PID=$!
 log "postgres started (pid $PG_PID) on 127.0.0.1:$PG_PORT"

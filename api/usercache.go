@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// userCacheTTL is how long a user read for the hot paths (each send's sender, each
+// upgrade) is reused. A profile change made through this node is seen at once (the
+// PATCH forgets the entry); one made through another node shows in this node's live
+// frames within the TTL. History and every other read come from the store.
+const userCacheTTL = 5 * time.Second
+
+// userCacheMax bounds the cache; past it the map starts afresh (users active in the
+// last TTL refill it).
+const userCacheMax = 100000
+
+// userCache keeps recently read users, so that a busy sender costs one user read
+// per TTL instead of one per message.
+type userCache struct {
+	mu sync.Mutex
+	m  map[chat.ID]cachedUser
+}
+
+type cachedUser struct {
+	user    chat.User
+	expires time.Time
+}
+
+// get returns the user from the cache or the store (chat.CodeUnauthorized when
+// the user no longer exists, as currentUser).
+func (c *userCache) get(ctx context.Context, s *Server, sess *Session) (*chat.User, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[sess.UserID]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		u := e.user
+		return &u, nil
+	}
+	u, err := s.currentUser(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= userCacheMax {
+		c.m = make(map[chat.ID]cachedUser)
+	}
+	c.m[u.ID] = cachedUser{user: *u, expires: now.Add(userCacheTTL)}
+	c.mu.Unlock()
+	return u, nil
+}
+
+// forget drops a user whose profile this node just changed.
+func (c *userCache) forget(id chat.ID) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}
