@@ -91,6 +91,7 @@ func newHub(s *Server) (*wsHub, error) {
 	s.node.SetUserSink(userSink{h})
 	go h.sweep()
 	go h.flushReads()
+	go h.publishPresenceLoop()
 	return h, nil
 }
 
@@ -313,10 +314,14 @@ func (h *wsHub) shutdown(ctx context.Context) {
 type userSink struct{ h *wsHub }
 
 func (u userSink) Deliver(ev *node.Event) {
-	if ev.Type == node.EventTokenRevoked {
+	switch ev.Type {
+	case node.EventTokenRevoked:
 		if t, ok := node.DecodeData[node.TokenRevokedEvent](ev); ok {
 			u.h.closeToken(t.TokenID)
 		}
+		return
+	case node.EventPresenceBatch:
+		u.h.deliverPresence(ev)
 		return
 	}
 	frame := encodeEvent(ev)

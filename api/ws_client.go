@@ -71,12 +71,12 @@ func (c *wsClient) loop() {
 }
 
 // send queues a pre-encoded frame; a full queue closes the connection (1008).
-func (c *wsClient) send(f *wsconn.Frame) {
+func (c *wsClient) send(fs ...*wsconn.Frame) {
 	conn := c.conn.Load()
 	if conn == nil || c.closed.Load() {
 		return
 	}
-	_ = conn.Send(f)
+	_ = conn.SendBatch(fs...)
 }
 
 func (c *wsClient) close(code wsCode, reason string) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/node"
+	"github.com/chatd/chatd/wsconn"
 )
 
 // presenceEvery is the most often one user's presence_updated goes out; changes in
@@ -44,8 +45,15 @@ func (h *wsHub) setCurrentRoom(user chat.ID, room *chat.ID) {
 	h.presenceChanged(user)
 }
 
-// presenceCoalescer sends at most one presence_updated per user per presenceEvery,
-// always the latest state.
+// presenceTick is how often the pending presence changes are published, together.
+// A change waits at most this long (or until its user's presenceEvery is up), so a
+// connect and the join that follows it make one update, and everyone's updates of
+// one tick reach a connection as one burst (one write) rather than one by one.
+const presenceTick = 250 * time.Millisecond
+
+// presenceCoalescer holds the users whose presence changed and when each was last
+// published: at most one presence_updated per user per presenceEvery, always the
+// latest state.
 type presenceCoalescer struct {
 	mu      sync.Mutex
 	last    map[chat.ID]time.Time
@@ -83,65 +91,117 @@ func (h *wsHub) disconnected(c *wsClient) {
 	}
 }
 
-// presenceChanged schedules a presence_updated for user, coalesced.
+// presenceChanged marks user's presence for the next tick's publication.
 func (h *wsHub) presenceChanged(user chat.ID) {
 	p := &h.presence
 	p.mu.Lock()
-	if p.pending[user] {
-		p.mu.Unlock()
-		return // a send is already scheduled; it will read the latest state
-	}
-	wait := presenceEvery - time.Since(p.last[user])
-	if wait < 0 {
-		wait = 0
-	}
 	p.pending[user] = true
 	p.mu.Unlock()
-	time.AfterFunc(wait, func() {
-		p.mu.Lock()
-		delete(p.pending, user)
-		p.last[user] = time.Now()
-		if len(p.last) > 100000 {
-			p.last = map[chat.ID]time.Time{user: time.Now()}
-		}
-		p.mu.Unlock()
-		h.publishPresence(user)
-	})
 }
 
-// publishPresence sends the user's current presence to the user and to everyone who
-// shares a room with them.
-func (h *wsHub) publishPresence(user chat.ID) {
+// publishPresenceLoop publishes the due presence changes every presenceTick.
+func (h *wsHub) publishPresenceLoop() {
+	t := time.NewTicker(presenceTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			if due := h.presence.due(time.Now()); len(due) > 0 {
+				h.publishPresence(due)
+			}
+		}
+	}
+}
+
+// due takes the pending users whose last publication is presenceEvery old.
+func (p *presenceCoalescer) due(now time.Time) []chat.ID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []chat.ID
+	for u := range p.pending {
+		if now.Sub(p.last[u]) >= presenceEvery {
+			out = append(out, u)
+			delete(p.pending, u)
+			p.last[u] = now
+		}
+	}
+	if len(p.last) > 100000 {
+		for u, t := range p.last {
+			if now.Sub(t) >= presenceEvery {
+				delete(p.last, u)
+			}
+		}
+	}
+	return out
+}
+
+// publishPresence sends each user's current presence to the user and to everyone
+// who shares a room with them: one node event per receiving user, carrying every
+// update of the tick for them (node.EventPresenceBatch).
+func (h *wsHub) publishPresence(users []chat.ID) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	u, err := h.s.store.UserByID(ctx, user)
-	if err != nil {
-		return
-	}
-	on, err := h.s.presence.Connected(ctx, []chat.ID{user})
+	on, err := h.s.presence.Connected(ctx, users)
 	if err != nil {
 		h.s.log.Warn("presence lookup", "err", err)
 		return
 	}
-	// The store's status is the chosen one while last_seen is fresh, which the
-	// connection's touches keep it; without a connection anywhere the user is offline.
-	status := u.Status
-	if !on[user] {
-		status = chat.StatusOffline
+	byPeer := make(map[chat.ID][]PresenceEvent)
+	for _, user := range users {
+		u, err := h.s.users.get(ctx, h.s, &Session{UserID: user})
+		if err != nil {
+			continue
+		}
+		// The store's status is the chosen one while last_seen is fresh, which the
+		// connection's touches keep it; without a connection anywhere the user is
+		// offline.
+		status := u.Status
+		if !on[user] {
+			status = chat.StatusOffline
+		}
+		peers, err := h.s.store.RoomPeers(ctx, user)
+		if err != nil {
+			h.s.log.Warn("presence peers", "err", err)
+			continue
+		}
+		ev := PresenceEvent{UserID: user, Status: status, LastSeen: u.LastSeen}
+		h.mu.Lock()
+		if room, ok := h.current[user]; ok && status != chat.StatusOffline {
+			ev.CurrentRoom = &room
+		}
+		h.mu.Unlock()
+		for _, peer := range append(peers, user) {
+			byPeer[peer] = append(byPeer[peer], ev)
+		}
 	}
-	peers, err := h.s.store.RoomPeers(ctx, user)
-	if err != nil {
-		h.s.log.Warn("presence peers", "err", err)
+	for peer, evs := range byPeer {
+		h.s.publish(&node.Event{Type: node.EventPresenceBatch, UserID: peer, Data: &evs})
+	}
+}
+
+// deliverPresence writes a batch of presence updates to the user's sockets: one
+// presence_updated frame each (the contract's event), queued together.
+func (h *wsHub) deliverPresence(ev *node.Event) {
+	evs, ok := node.DecodeData[[]PresenceEvent](ev)
+	if !ok || len(*evs) == 0 {
 		return
 	}
-	ev := PresenceEvent{UserID: user, Status: status, LastSeen: u.LastSeen}
+	frames := make([]*wsconn.Frame, 0, len(*evs))
+	for i := range *evs {
+		if f := encodeFrame(outFrame{Type: string(node.EventPresence), Data: &(*evs)[i]}); f != nil {
+			frames = append(frames, f)
+		}
+	}
 	h.mu.Lock()
-	if room, ok := h.current[user]; ok && status != chat.StatusOffline {
-		ev.CurrentRoom = &room
+	conns := make([]*wsClient, 0, len(h.users[ev.UserID]))
+	for c := range h.users[ev.UserID] {
+		conns = append(conns, c)
 	}
 	h.mu.Unlock()
-	for _, peer := range append(peers, user) {
-		h.s.publish(&node.Event{Type: node.EventPresence, UserID: peer, Data: &ev})
+	for _, c := range conns {
+		c.send(frames...)
 	}
 }
 

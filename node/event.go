@@ -32,6 +32,10 @@ const (
 	// EventTokenRevoked is internal: every node closes the sockets of the token
 	// (TokenRevokedEvent), as logout promises.
 	EventTokenRevoked EventType = "_token_revoked"
+	// EventPresenceBatch is internal: several presence_updated payloads for one
+	// user, published together so that the edge queues them as one burst; each goes
+	// to the client as a presence_updated frame of its own.
+	EventPresenceBatch EventType = "_presence_batch"
 )
 
 // KickEvent is the payload of EventKick.

@@ -70,6 +70,18 @@ func (c *Conn) Compressed() bool { return c.deflate }
 // 1008 "too slow". Frames sent by one goroutine are written in order. Send
 // allocates nothing.
 func (c *Conn) Send(f *Frame) error {
+	return c.SendBatch(f)
+}
+
+// SendBatch queues frames in order, as Send does each, but schedules the connection
+// once: frames that are known to go out together (a burst of coalesced presence
+// updates) then leave in one writev instead of racing a worker frame by frame. The
+// queue bound applies to the whole batch: one that does not fit closes the
+// connection as a slow consumer, and none of it is queued.
+func (c *Conn) SendBatch(fs ...*Frame) error {
+	if len(fs) == 0 {
+		return nil
+	}
 	cfg := &c.srv.cfg
 	c.mu.Lock()
 	if c.closeReq {
@@ -77,14 +89,20 @@ func (c *Conn) Send(f *Frame) error {
 		return ErrClosed
 	}
 	q := c.queueLocked()
-	if n := q.len(); n >= cfg.WriteQueue || (n > 0 && q.bytes+f.Len() > cfg.WriteQueueBytes) {
+	size := 0
+	for _, f := range fs {
+		size += f.Len()
+	}
+	if n := q.len(); n+len(fs) > cfg.WriteQueue || (n > 0 && q.bytes+size > cfg.WriteQueueBytes) {
 		c.requestCloseLocked(ClosePolicyViolation, ReasonTooSlow, true)
 		c.mu.Unlock()
 		c.srv.stats.SlowConsumerCloses.Add(1)
 		c.srv.schedule(c, schedClose)
 		return ErrSlowConsumer
 	}
-	q.push(f)
+	for _, f := range fs {
+		q.push(f)
+	}
 	blocked := c.wblocked
 	c.mu.Unlock()
 	if !blocked {
