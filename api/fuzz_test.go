@@ -113,7 +113,7 @@ func FuzzRenderMarkdown(f *testing.F) {
 		f.Add(v)
 	}
 	for _, v := range []string{
-		"", "plain", "**bold** _it_ ~~del~~ `code`", "# h1\n\n> quote\n\n- a\n- [x] b",
+		"", "plain", "Plain words, with punctuation. Really?", "**bold** _it_ ~~del~~ `code`", "# h1\n\n> quote\n\n- a\n- [x] b",
 		"| a | b |\n|---|---|\n| 1 | 2 |", "https://example.com/path?q=1", "<https://example.com>",
 		"[ok](https://example.com \"title\")", "![img](https://example.com/a.png)", "line\nbreak",
 		"```go\nfunc main() {}\n```", "@alice hi", "a\x00b", "\xff\xfe", "<!-- comment -->",
@@ -126,6 +126,11 @@ func FuzzRenderMarkdown(f *testing.F) {
 		out := r.Render(src)
 		if bad := unsafeHTML(out); bad != "" {
 			t.Fatalf("Render(%q) = %q contains %q", src, out, bad)
+		}
+		if isPlainText(src) {
+			if full := r.render(src); out != full {
+				t.Fatalf("fast path Render(%q) = %q, full path %q", src, out, full)
+			}
 		}
 	})
 }
