@@ -210,14 +210,15 @@ func (s *Server) originalOr(ctx context.Context, user chat.ID, in *SendInput, re
 		return nil, false, refusal
 	}
 	m, err := s.store.MessageByClientID(ctx, user, *in.ClientMsgID)
-	switch {
-	case err == nil:
-		return m, false, nil
-	case errors.Is(err, chat.ErrNotFound):
+	if err != nil {
+		if !errors.Is(err, chat.ErrNotFound) {
+			// The refusal still holds (this attempt stored nothing); the client's
+			// next resend finds the original once the store answers.
+			s.log.Warn("idempotency lookup after a refusal", "user", user, "err", err)
+		}
 		return nil, false, refusal
-	default:
-		return nil, false, fmt.Errorf("api: idempotency lookup: %w", err)
 	}
+	return m, false, nil
 }
 
 // replyParent loads the parent of a reply after checking the caller may see the room.

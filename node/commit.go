@@ -143,7 +143,17 @@ type roomShare struct {
 
 // commit assigns seqs, writes the batch, and settles every message.
 func (g *GroupCommit) commit(batch []*pending) {
-	shares := groupByRoom(batch)
+	g.commitShares(groupByRoom(batch), len(batch))
+}
+
+// commitShares commits shares (n messages in all) in one transaction. When the
+// store refuses it for one sender's mistake (a reused client_msg_id: a resend of a
+// stored message, perhaps through another node; or an attachment another message
+// took), nothing was written: the shares are split in two halves, committed one
+// after the other with seqs assigned afresh, and a refused half is split again. So
+// the culprit alone is refused, after about 2·log2(n) transactions rather than one
+// per message, and the others of its batch are stored.
+func (g *GroupCommit) commitShares(shares []*roomShare, n int) {
 	req := make([]persist.RoomBatch, 0, len(shares))
 	live := shares[:0:0]
 	for _, sh := range shares {
@@ -163,18 +173,18 @@ func (g *GroupCommit) commit(batch []*pending) {
 	results, err := g.n.store.CommitBatch(ctx, req)
 	cancel()
 	g.n.m.commitSeconds.Observe(time.Since(start).Seconds())
-	g.n.m.batchSize.Observe(float64(len(batch)))
+	g.n.m.batchSize.Observe(float64(n))
 	switch {
+	case refusal(err) != nil && n == 1:
+		results = []error{refusal(err)}
 	case refusal(err) != nil:
-		// One sender reused a client_msg_id (a resend of a stored message, perhaps
-		// through another node), or named an attachment that another message took;
-		// nothing was written. Commit message by message so that only the culprit
-		// fails.
-		g.commitEach(live)
+		left, right := halves(live)
+		g.commitShares(left, countItems(left))
+		g.commitShares(right, countItems(right))
 		return
 	case err != nil:
 		g.n.m.storeErrors.Inc()
-		g.n.log.Error("group commit failed", "rooms", len(req), "messages", len(batch), "err", err)
+		g.n.log.Error("group commit failed", "rooms", len(req), "messages", n, "err", err)
 		results = g.resolve(req, err)
 	}
 	for i, sh := range live {
@@ -190,42 +200,23 @@ func (g *GroupCommit) commit(batch []*pending) {
 	}
 }
 
-// commitEach commits every message of the shares in a transaction of its own, in
-// order, after a refusal undid a whole batch: the culprit alone is refused and the
-// others are committed with seqs assigned afresh (nothing of the refused batch was
-// written, so its seqs are free again).
-func (g *GroupCommit) commitEach(shares []*roomShare) {
-	for _, sh := range shares {
-		for _, p := range sh.items {
-			one := &roomShare{room: sh.room, items: []*pending{p}}
-			rb, ok := one.assign()
-			if !ok {
-				one.fail(chat.ErrFenced)
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-			res, err := g.n.store.CommitBatch(ctx, []persist.RoomBatch{rb})
-			cancel()
-			switch {
-			case refusal(err) != nil:
-				err = refusal(err)
-			case err != nil:
-				g.n.m.storeErrors.Inc()
-				err = g.resolve([]persist.RoomBatch{rb}, err)[0]
-			default:
-				err = res[0]
-			}
-			if err != nil {
-				if errors.Is(err, chat.ErrFenced) {
-					g.n.m.fenced.Inc()
-					g.n.disown(one.room)
-				}
-				one.fail(err)
-				continue
-			}
-			g.n.committed(one)
-		}
+// halves splits shares (more than one message in all) in two: by room when there
+// are several, else the one room's messages, keeping their order.
+func halves(shares []*roomShare) (left, right []*roomShare) {
+	if len(shares) > 1 {
+		return shares[:len(shares)/2], shares[len(shares)/2:]
 	}
+	sh := shares[0]
+	k := len(sh.items) / 2
+	return []*roomShare{{room: sh.room, items: sh.items[:k]}}, []*roomShare{{room: sh.room, items: sh.items[k:]}}
+}
+
+func countItems(shares []*roomShare) int {
+	n := 0
+	for _, sh := range shares {
+		n += len(sh.items)
+	}
+	return n
 }
 
 // errClientMsgIDTaken marks the refusal of a message whose client_msg_id its sender

@@ -168,14 +168,12 @@ func (n *Node) originalOr(ctx context.Context, req *SendRequest, refusal error) 
 		return nil, false, refusal
 	}
 	m, err := n.store.MessageByClientID(ctx, req.Sender.ID, *req.ClientMsgID)
-	switch {
-	case err == nil:
-		return m, false, nil
-	case errors.Is(err, chat.ErrNotFound):
+	if err != nil {
+		// Not found, or the store cannot say: the refusal holds either way (this
+		// attempt stored nothing), and a later resend finds the original.
 		return nil, false, refusal
-	default:
-		return nil, false, wrapStore("idempotency lookup", err)
 	}
+	return m, false, nil
 }
 
 // checkSender applies the owner's rules: a member, not muted, and in a direct room
