@@ -79,6 +79,16 @@ func (c *wsClient) send(fs ...*wsconn.Frame) {
 	_ = conn.SendBatch(fs...)
 }
 
+// sendDelayed is send for events that may share a write with the next ones
+// (wsconn.Config.WriteDelay): room fan-out and presence. Replies use send.
+func (c *wsClient) sendDelayed(fs ...*wsconn.Frame) {
+	conn := c.conn.Load()
+	if conn == nil || c.closed.Load() {
+		return
+	}
+	_ = conn.SendDelayed(fs...)
+}
+
 func (c *wsClient) close(code wsCode, reason string) {
 	if conn := c.conn.Load(); conn != nil {
 		conn.Close(code, reason)

@@ -63,7 +63,7 @@ func (f *roomFanout) Deliver(ev *node.Event) {
 			js.pending = append(js.pending, frame)
 			continue
 		}
-		c.send(frame)
+		c.sendDelayed(frame)
 	}
 }
 

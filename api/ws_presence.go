@@ -201,7 +201,7 @@ func (h *wsHub) deliverPresence(ev *node.Event) {
 	}
 	h.mu.Unlock()
 	for _, c := range conns {
-		c.send(frames...)
+		c.sendDelayed(frames...)
 	}
 }
 

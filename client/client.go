@@ -460,9 +460,11 @@ func (c *Client) read(conn net.Conn, br *bufio.Reader) {
 // dispatch routes a frame: replies to their waiting command, events to OnEvent
 // (message_created only when new for its room).
 func (c *Client) dispatch(payload []byte) {
-	var ev Event
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return
+	ev, ok := fastEvent(payload)
+	if !ok {
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return
+		}
 	}
 	if ev.ID != "" && (ev.Type == "ack" || ev.Type == "error" || ev.Type == "pong") {
 		c.mu.Lock()
@@ -492,7 +494,9 @@ func (c *Client) advance(data json.RawMessage) bool {
 			Seq int64 `json:"seq"`
 		} `json:"message"`
 	}
-	if json.Unmarshal(data, &m) != nil {
+	if room, seq, ok := fastMessageSeq(data); ok {
+		m.RoomID, m.Message.Seq = room, seq
+	} else if json.Unmarshal(data, &m) != nil {
 		return true
 	}
 	c.mu.Lock()

@@ -27,6 +27,7 @@ type Conn struct {
 	lastPing     atomic.Int64  // server clock of the last keepalive ping
 	pendingSince atomic.Int64  // server clock since a frame has been incomplete; 0 if none
 	closeBy      atomic.Int64  // deadline of the closing handshake; 0 if none
+	delayed      atomic.Bool   // on the server's delayed-flush list (Config.WriteDelay)
 
 	// Owned by the worker running the connection (one at a time, see doc.go).
 	rd         *readState // nil while no frame or message is incomplete
@@ -79,6 +80,17 @@ func (c *Conn) Send(f *Frame) error {
 // queue bound applies to the whole batch: one that does not fit closes the
 // connection as a slow consumer, and none of it is queued.
 func (c *Conn) SendBatch(fs ...*Frame) error {
+	return c.send(fs, false)
+}
+
+// SendDelayed is SendBatch for frames that may wait up to Config.WriteDelay before
+// their flush (room events, presence), so that a busy connection gets several in
+// one write. A Send or SendBatch meanwhile flushes them at once, in order.
+func (c *Conn) SendDelayed(fs ...*Frame) error {
+	return c.send(fs, c.srv.cfg.WriteDelay > 0)
+}
+
+func (c *Conn) send(fs []*Frame, delay bool) error {
 	if len(fs) == 0 {
 		return nil
 	}
@@ -105,7 +117,13 @@ func (c *Conn) SendBatch(fs ...*Frame) error {
 	}
 	blocked := c.wblocked
 	c.mu.Unlock()
-	if !blocked {
+	switch {
+	case blocked: // EPOLLOUT resumes the flush
+	case delay:
+		if c.delayed.CompareAndSwap(false, true) {
+			c.srv.delayq.add(c)
+		}
+	default:
 		c.srv.schedule(c, schedFlush)
 	}
 	return nil

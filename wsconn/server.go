@@ -72,6 +72,7 @@ type Server struct {
 	stats    Stats
 	epoch    time.Time
 	table    connTable
+	delayq   delayQueue
 
 	nextID  atomic.Uint32
 	fds     atomic.Int64  // descriptors held: open and closing connections
@@ -115,6 +116,9 @@ func New(cfg Config, h Handler) (*Server, error) {
 	}
 	s.start(s.pollLoop)
 	s.start(s.sweepLoop)
+	if cfg.WriteDelay > 0 {
+		s.start(s.delayLoop)
+	}
 	for range cfg.Workers {
 		w := newWorker(s)
 		s.start(w.loop)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chatd/chatd/scan"
 )
@@ -47,6 +48,7 @@ type config struct {
 
 	MaxConnsPerUser int
 	MaxConnsPerIP   int
+	WSWriteDelay    time.Duration
 }
 
 func parseConfig(args []string) (*config, error) {
@@ -82,6 +84,8 @@ func parseConfig(args []string) (*config, error) {
 		"with --postgres-url, publish uploads without --clamd (scan_status unscanned); refused by default")
 	fs.IntVar(&c.MaxConnsPerUser, "max-conns-per-user", 100, "WebSocket connections one user may hold on this node")
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 10000, "WebSocket connections one client IP may hold on this node")
+	fs.DurationVar(&c.WSWriteDelay, "ws-write-delay", 0,
+		"let room events and presence wait up to this long to share a socket write with the next ones (e.g. 20ms): less CPU per delivery in busy rooms, that much more latency; 0 writes at once")
 
 	set := map[string]bool{}
 	if err := fs.Parse(args); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/chatd/chatd/api"
 	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
+	"github.com/chatd/chatd/wsconn"
 	"github.com/chatd/chatd/scan"
 )
 
@@ -85,6 +86,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		Presence:        st.presence,
 		MaxConnsPerUser: cfg.MaxConnsPerUser,
 		MaxConnsPerIP:   cfg.MaxConnsPerIP,
+		WS:              wsconn.Config{WriteDelay: cfg.WSWriteDelay},
 		Blobs:           st.blobs,
 		Scanner:         st.scanner,
 		QuarantineDir:   st.quarantine,

@@ -1,0 +1,57 @@
+package wsconn
+
+import (
+	"sync"
+	"time"
+)
+
+// delayQueue holds the connections with frames waiting for a delayed flush
+// (Conn.SendDelayed). A connection is on it at most once (Conn.delayed), so its
+// length is bounded by the number of connections.
+type delayQueue struct {
+	mu    sync.Mutex
+	conns []*Conn
+	spare []*Conn
+}
+
+func (q *delayQueue) add(c *Conn) {
+	q.mu.Lock()
+	q.conns = append(q.conns, c)
+	q.mu.Unlock()
+}
+
+// take returns the waiting connections and empties the queue.
+func (q *delayQueue) take() []*Conn {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.conns
+	q.conns, q.spare = q.spare[:0], nil
+	return out
+}
+
+// delayLoop schedules the flush of the waiting connections every WriteDelay: the
+// frames sent to a connection in between leave in one writev. A frame waits at
+// most one tick. Clearing the flag before scheduling means a frame queued
+// meanwhile is either in this flush or puts the connection on the next tick.
+func (s *Server) delayLoop() {
+	t := time.NewTicker(s.cfg.WriteDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSweep:
+			return
+		case <-t.C:
+		}
+		conns := s.delayq.take()
+		for i, c := range conns {
+			c.delayed.Store(false)
+			s.schedule(c, schedFlush) // ignored once the connection is dead
+			conns[i] = nil
+		}
+		s.delayq.mu.Lock()
+		if s.delayq.spare == nil {
+			s.delayq.spare = conns[:0]
+		}
+		s.delayq.mu.Unlock()
+	}
+}

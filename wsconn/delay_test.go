@@ -1,0 +1,53 @@
+package wsconn
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestSendDelayedCoalesces: frames sent with SendDelayed within one WriteDelay leave
+// in one writev, in order, no later than about one delay; a Send meanwhile flushes
+// what waits at once, still in order.
+func TestSendDelayedCoalesces(t *testing.T) {
+	const delay = 500 * time.Millisecond
+	cfg := quickConfig()
+	cfg.WriteDelay = delay
+	h := newRecorder(nil)
+	s, url := startServer(t, cfg, h)
+	c := dial(t, url+"?id=a", h, false)
+
+	before := s.stats.Writes.Load()
+	start := time.Now()
+	for i := range 5 {
+		if err := c.srv.SendDelayed(NewTextFrame([]byte(fmt.Sprint("d", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if got, want := c.readText(), fmt.Sprint("d", i); got != want {
+			t.Fatalf("frame %d = %q, want %q", i, got, want)
+		}
+	}
+	if waited := time.Since(start); waited > 4*delay {
+		t.Fatalf("delayed frames took %v, want about %v at most", waited, delay)
+	}
+	if n := s.stats.Writes.Load() - before; n != 1 {
+		t.Fatalf("5 delayed frames took %d writes, want 1", n)
+	}
+
+	// A Send behind delayed frames flushes them with it, in order, at once.
+	start = time.Now()
+	if err := c.srv.SendDelayed(NewTextFrame([]byte("late"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.srv.Send(NewTextFrame([]byte("now"))); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := c.readText(), c.readText(); a != "late" || b != "now" {
+		t.Fatalf("got %q then %q, want late then now", a, b)
+	}
+	if waited := time.Since(start); waited >= delay {
+		t.Fatalf("Send waited %v for the delayed flush", waited)
+	}
+}
