@@ -21,8 +21,8 @@ import (
 	"github.com/chatd/chatd/api"
 	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
-	"github.com/chatd/chatd/wsconn"
 	"github.com/chatd/chatd/scan"
+	"github.com/chatd/chatd/wsconn"
 )
 
 func main() {
