@@ -25,12 +25,13 @@ type Config struct {
 	// size). Zero means 4 MiB. A single frame larger than the bound is still accepted
 	// by an empty queue.
 	WriteQueueBytes int
-	// WriteDelay, when positive, lets frames sent with Conn.SendDelayed wait up to
-	// this long before their flush, so that frames of several events reach a socket
-	// in one writev: a busy room's receivers then cost a fraction of a system call
-	// per frame instead of one (on loopback each small write costs several µs). It
-	// trades that much latency for throughput; Send and SendBatch never wait. Zero
-	// (the default) flushes at once.
+	// WriteDelay, when positive, lets frames sent with Conn.SendDelayed to a
+	// connection that was written to less than this long ago wait for the next tick
+	// of this period, so that frames of several events reach a busy socket in one
+	// writev: a busy room's receivers then cost a fraction of a system call per frame
+	// instead of one (each small write costs several µs, most of it waking the
+	// reader). Quiet connections are written at once; Send and SendBatch never wait.
+	// Zero (the default) flushes at once.
 	WriteDelay time.Duration
 	// PingInterval is how long a connection may stay silent before the server pings
 	// it, and the minimum time between two pings. Zero means 25 s (API.md).

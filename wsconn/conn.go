@@ -28,6 +28,7 @@ type Conn struct {
 	pendingSince atomic.Int64  // server clock since a frame has been incomplete; 0 if none
 	closeBy      atomic.Int64  // deadline of the closing handshake; 0 if none
 	delayed      atomic.Bool   // on the server's delayed-flush list (Config.WriteDelay)
+	lastWrite    atomic.Int64  // server clock of the last writev
 
 	// Owned by the worker running the connection (one at a time, see doc.go).
 	rd         *readState // nil while no frame or message is incomplete
@@ -83,11 +84,16 @@ func (c *Conn) SendBatch(fs ...*Frame) error {
 	return c.send(fs, false)
 }
 
-// SendDelayed is SendBatch for frames that may wait up to Config.WriteDelay before
-// their flush (room events, presence), so that a busy connection gets several in
-// one write. A Send or SendBatch meanwhile flushes them at once, in order.
+// SendDelayed is SendBatch for frames that may wait (room events, presence) so that
+// a busy connection gets several in one write: a connection written to in the last
+// Config.WriteDelay has its flush held until the next tick of that period, so it
+// sees at most about one write per WriteDelay; a quiet one is flushed at once, so
+// at low rates nothing waits. A Send or SendBatch meanwhile flushes at once, in
+// order.
 func (c *Conn) SendDelayed(fs ...*Frame) error {
-	return c.send(fs, c.srv.cfg.WriteDelay > 0)
+	d := c.srv.cfg.WriteDelay
+	last := c.lastWrite.Load() // 0: never written
+	return c.send(fs, d > 0 && last != 0 && c.srv.now()-last < int64(d))
 }
 
 func (c *Conn) send(fs []*Frame, delay bool) error {

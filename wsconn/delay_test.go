@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// TestSendDelayedCoalesces: frames sent with SendDelayed within one WriteDelay leave
-// in one writev, in order, no later than about one delay; a Send meanwhile flushes
-// what waits at once, still in order.
+// TestSendDelayedCoalesces: on a quiet connection a delayed frame leaves at once;
+// the frames that follow within one WriteDelay leave together in one writev, in
+// order, no later than about one delay; a Send meanwhile flushes what waits at
+// once, still in order.
 func TestSendDelayedCoalesces(t *testing.T) {
 	const delay = 500 * time.Millisecond
 	cfg := quickConfig()
@@ -17,8 +18,19 @@ func TestSendDelayedCoalesces(t *testing.T) {
 	s, url := startServer(t, cfg, h)
 	c := dial(t, url+"?id=a", h, false)
 
-	before := s.stats.Writes.Load()
 	start := time.Now()
+	if err := c.srv.SendDelayed(NewTextFrame([]byte("first"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.readText(); got != "first" {
+		t.Fatalf("first frame = %q", got)
+	}
+	if waited := time.Since(start); waited >= delay {
+		t.Fatalf("a quiet connection's frame waited %v", waited)
+	}
+	waitFor(t, 5*time.Second, "the first write counted", func() bool { return s.stats.Writes.Load() > 0 })
+	before := s.stats.Writes.Load()
+	start = time.Now()
 	for i := range 5 {
 		if err := c.srv.SendDelayed(NewTextFrame([]byte(fmt.Sprint("d", i)))); err != nil {
 			t.Fatal(err)
@@ -32,6 +44,9 @@ func TestSendDelayedCoalesces(t *testing.T) {
 	if waited := time.Since(start); waited > 4*delay {
 		t.Fatalf("delayed frames took %v, want about %v at most", waited, delay)
 	}
+	// The counter moves just after the write returns: wait for it, then check that
+	// one write carried all five.
+	waitFor(t, 5*time.Second, "the write counted", func() bool { return s.stats.Writes.Load() > before })
 	if n := s.stats.Writes.Load() - before; n != 1 {
 		t.Fatalf("5 delayed frames took %d writes, want 1", n)
 	}
