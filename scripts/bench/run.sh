@@ -18,6 +18,7 @@
 # Environment (defaults in brackets): RUNS [3]  OUT [./data/bench/DATE]
 #   IDLE_CONNS [19000]  STORM_CONNS [10000]  FANOUT_CONNS [5000]  FANOUT_RATE [40]
 #   LATENCY_RATE [2000]  LATENCY_CONNS [4000]  LATENCY_ROOMS [2000]  DURATION [20s]
+#   WRITE_DELAY [0]      the nodes' --ws-write-delay (e.g. 500ms for the fan-out goal)
 # Server CPU comes from the nodes' own process_cpu_seconds_total (/proc/PID/stat), so
 # the load generator's share of the two cores is not counted as the server's.
 set -euo pipefail
@@ -46,6 +47,7 @@ LATENCY_RATE=${LATENCY_RATE:-2000}
 LATENCY_CONNS=${LATENCY_CONNS:-4000}
 LATENCY_ROOMS=${LATENCY_ROOMS:-2000}
 DURATION=${DURATION:-20s}
+WRITE_DELAY=${WRITE_DELAY:-0}
 HTTP_BASE=18281 GOSSIP_BASE=18946 PEER_BASE=18956 DEBUG_BASE=16160
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -77,7 +79,7 @@ start_cluster() {
 	done
 	NODES=$n DURABLE=1 DEBUG_BASE=$DEBUG_BASE HTTP_BASE=$HTTP_BASE GOSSIP_BASE=$GOSSIP_BASE \
 		PEER_BASE=$PEER_BASE CLUSTER_DIR="$OUT/cluster$n" BIN="$OUT/chatd" SKIP_BUILD=1 \
-		NODE_ARGS='--max-conns-per-user 500' \
+		NODE_ARGS="--max-conns-per-user 500 --ws-write-delay $WRITE_DELAY" \
 		deploy/local/cluster.sh --reset >"$OUT/cluster$n.log" 2>&1 &
 	CLUSTER_PID=$!
 	local deadline=$((SECONDS + 120))
