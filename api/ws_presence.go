@@ -150,28 +150,10 @@ func (h *wsHub) publishPresence(users []chat.ID) {
 	}
 	byPeer := make(map[chat.ID][]PresenceEvent)
 	for _, user := range users {
-		u, err := h.s.users.get(ctx, h.s, &Session{UserID: user})
-		if err != nil {
+		ev, peers, ok := h.presenceOf(user, on[user])
+		if !ok {
 			continue
 		}
-		// The store's status is the chosen one while last_seen is fresh, which the
-		// connection's touches keep it; without a connection anywhere the user is
-		// offline.
-		status := u.Status
-		if !on[user] {
-			status = chat.StatusOffline
-		}
-		peers, err := h.s.store.RoomPeers(ctx, user)
-		if err != nil {
-			h.s.log.Warn("presence peers", "err", err)
-			continue
-		}
-		ev := PresenceEvent{UserID: user, Status: status, LastSeen: u.LastSeen}
-		h.mu.Lock()
-		if room, ok := h.current[user]; ok && status != chat.StatusOffline {
-			ev.CurrentRoom = &room
-		}
-		h.mu.Unlock()
 		for _, peer := range append(peers, user) {
 			byPeer[peer] = append(byPeer[peer], ev)
 		}
@@ -179,6 +161,36 @@ func (h *wsHub) publishPresence(users []chat.ID) {
 	for peer, evs := range byPeer {
 		h.s.publish(&node.Event{Type: node.EventPresenceBatch, UserID: peer, Data: &evs})
 	}
+}
+
+// presenceOf reads what publishPresence announces of user (connected anywhere or
+// not) and who shares a room with them; false when the store cannot say. Each user
+// has a deadline of its own, so a tick with many users does not starve the last.
+func (h *wsHub) presenceOf(user chat.ID, connected bool) (PresenceEvent, []chat.ID, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := h.s.users.get(ctx, h.s, &Session{UserID: user})
+	if err != nil {
+		return PresenceEvent{}, nil, false
+	}
+	// The store's status is the chosen one while last_seen is fresh, which the
+	// connection's touches keep it; without a connection anywhere the user is offline.
+	status := u.Status
+	if !connected {
+		status = chat.StatusOffline
+	}
+	peers, err := h.s.store.RoomPeers(ctx, user)
+	if err != nil {
+		h.s.log.Warn("presence peers", "err", err)
+		return PresenceEvent{}, nil, false
+	}
+	ev := PresenceEvent{UserID: user, Status: status, LastSeen: u.LastSeen}
+	h.mu.Lock()
+	if room, ok := h.current[user]; ok && status != chat.StatusOffline {
+		ev.CurrentRoom = &room
+	}
+	h.mu.Unlock()
+	return ev, peers, true
 }
 
 // deliverPresence writes a batch of presence updates to the user's sockets: one

@@ -78,8 +78,10 @@ func (c *Conn) Send(f *Frame) error {
 // SendBatch queues frames in order, as Send does each, but schedules the connection
 // once: frames that are known to go out together (a burst of coalesced presence
 // updates) then leave in one writev instead of racing a worker frame by frame. The
-// queue bound applies to the whole batch: one that does not fit closes the
-// connection as a slow consumer, and none of it is queued.
+// frame bound is checked as for one Send (a batch may take the queue past
+// Config.WriteQueue, since a burst is not a slow reader), the byte bound for the
+// whole batch; a batch refused closes the connection as a slow consumer, and none of
+// it is queued.
 func (c *Conn) SendBatch(fs ...*Frame) error {
 	return c.send(fs, false)
 }
@@ -111,7 +113,7 @@ func (c *Conn) send(fs []*Frame, delay bool) error {
 	for _, f := range fs {
 		size += f.Len()
 	}
-	if n := q.len(); n+len(fs) > cfg.WriteQueue || (n > 0 && q.bytes+size > cfg.WriteQueueBytes) {
+	if n := q.len(); n >= cfg.WriteQueue || (n > 0 && q.bytes+size > cfg.WriteQueueBytes) {
 		c.requestCloseLocked(ClosePolicyViolation, ReasonTooSlow, true)
 		c.mu.Unlock()
 		c.srv.stats.SlowConsumerCloses.Add(1)

@@ -66,3 +66,25 @@ func TestSendDelayedCoalesces(t *testing.T) {
 		t.Fatalf("Send waited %v for the delayed flush", waited)
 	}
 }
+
+// TestSendBatchBurstOverFrameBound: one burst larger than the frame bound (presence
+// after a restart, say) is queued and written whole, not taken for a slow reader.
+func TestSendBatchBurstOverFrameBound(t *testing.T) {
+	cfg := quickConfig()
+	cfg.WriteQueue = 8
+	h := newRecorder(nil)
+	_, url := startServer(t, cfg, h)
+	c := dial(t, url+"?id=a", h, false)
+	burst := make([]*Frame, 3*cfg.WriteQueue)
+	for i := range burst {
+		burst[i] = NewTextFrame([]byte(fmt.Sprint("b", i)))
+	}
+	if err := c.srv.SendBatch(burst...); err != nil {
+		t.Fatalf("burst of %d frames: %v", len(burst), err)
+	}
+	for i := range burst {
+		if got, want := c.readText(), fmt.Sprint("b", i); got != want {
+			t.Fatalf("frame %d = %q, want %q", i, got, want)
+		}
+	}
+}
