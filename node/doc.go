@@ -33,7 +33,8 @@
 // names each room's owner. Sends are routed to it (route: local sendOwned, or a
 // kindSendReq on the peer link, answered by kindSendResp); a send with a
 // client_msg_id whose forward got no answer is sent again to whoever owns the room
-// then, and the owner's idempotency lookup makes that safe. An edge with local sinks
+// then, and the store's unique (sender, client_msg_id) index makes that safe: the
+// owner's commit refuses the second copy and answers with the first. An edge with local sinks
 // registers with the owner (kindSub, acked under the owner's room.pubMu so no event
 // precedes the ack); the owner sends every event of the room once per subscribed
 // node (kindEvent), which delivers it to its sinks in order on the link's reader
