@@ -92,7 +92,15 @@ func (c *conn) onEvent(ev client.Event) {
 	w.bumpRoomMax(c.spec.Room, m.seq)
 	w.delivered.Add(1)
 	if m.stamped {
-		w.lat.record(c.spec.Index, now.Sub(m.due))
+		d := now.Sub(m.due)
+		w.lat.record(c.spec.Index, d)
+		if n := len(w.plan.Targets); n > 1 && m.sender >= 0 {
+			if targetOf(m.sender, n) == c.spec.Target {
+				w.latSame.record(c.spec.Index, d)
+			} else {
+				w.latCross.record(c.spec.Index, d)
+			}
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ type created struct {
 	seq     int64
 	due     time.Time // from the content's stamp
 	stamped bool
+	sender  int // the sending connection's index, from the stamp; -1 if unknown
 }
 
 // Every delivery of a run is parsed, and the client has already decoded each frame
@@ -50,11 +51,12 @@ func scanCreated(data []byte) (created, bool) {
 	}
 	m := created{room: full.RoomID.String(), seq: *full.Message.Seq}
 	m.due, m.stamped = parseStamp(full.Message.Content)
+	m.sender = stampSender(full.Message.Content)
 	return m, true
 }
 
 func scanCreatedFast(data []byte) (created, bool) {
-	var m created
+	m := created{sender: -1}
 	i := bytes.Index(data, keyRoom)
 	if i < 0 || len(data) < i+len(keyRoom)+37 || data[i+len(keyRoom)+36] != '"' {
 		return m, false
@@ -83,6 +85,7 @@ func scanCreatedFast(data []byte) (created, bool) {
 			content = content[:64] // the stamp is at the start
 		}
 		m.due, m.stamped = parseStamp(string(content))
+		m.sender = stampSender(string(content))
 	}
 	return m, true
 }

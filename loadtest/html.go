@@ -201,13 +201,9 @@ svg{display:block;margin:16px 0}.t{font-weight:600;font-size:13px}.l{font-size:1
 func (r *Report) WriteHTML(path string) error {
 	var text bytes.Buffer
 	r.WriteText(&text)
-	type named struct {
-		Name string
-		L    Latency
-	}
 	data := map[string]any{
 		"R": r, "When": r.Started.Format("2006-01-02 15:04:05 UTC"), "Text": text.String(), "Charts": r.charts(),
-		"Lat": []named{{"delivery", r.Deliveries.Latency}, {"send ack", r.Messages.AckLatency}, {"handshake", r.Connections.Handshake}},
+		"Lat": latencyRows(r),
 	}
 	var out bytes.Buffer
 	if err := htmlPage.Execute(&out, data); err != nil {
@@ -217,4 +213,20 @@ func (r *Report) WriteHTML(path string) error {
 		return fmt.Errorf("loadtest: write html: %w", err)
 	}
 	return nil
+}
+
+// named is a row of the HTML report's latency table.
+type named struct {
+	Name string
+	L    Latency
+}
+
+// latencyRows are the latency table's rows, with the same-node and cross-node split
+// when the run had several targets.
+func latencyRows(r *Report) []named {
+	rows := []named{{"delivery", r.Deliveries.Latency}}
+	if r.Deliveries.SameNode != nil {
+		rows = append(rows, named{"delivery, same node", *r.Deliveries.SameNode}, named{"delivery, cross node", *r.Deliveries.CrossNode})
+	}
+	return append(rows, named{"send ack", r.Messages.AckLatency}, named{"handshake", r.Connections.Handshake})
 }

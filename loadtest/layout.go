@@ -72,7 +72,7 @@ func buildLayout(c *Config, sources int) *layout {
 			u = i * l.Users / n // consecutive: few users per room (see above)
 		}
 		l.Conns[i] = connSpec{
-			Index: i, User: u, Room: i / m, Target: i % targets, Source: src,
+			Index: i, User: u, Room: i / m, Target: targetOf(i, targets), Source: src,
 			Publish: i < l.Publishers,
 		}
 	}
@@ -112,3 +112,6 @@ func split(conns []connSpec, w int) [][]connSpec {
 
 // workersFor is the number of processes n connections need at most per of them.
 func workersFor(n, per int) int { return max(1, (n+per-1)/per) }
+
+// targetOf is the target (node) connection i is spread onto.
+func targetOf(i, targets int) int { return i % max(1, targets) }

@@ -12,6 +12,7 @@ import (
 // one worker only.
 func (r *Report) merge(results []*workerResult) error {
 	connLat, lat, ackLat, lag := newHist(), newHist(), newHist(), newHist()
+	latSame, latCross := newHist(), newHist()
 	tallies := map[int]*tally{}
 	r.Errors, r.Events = map[string]int64{}, map[string]int64{}
 	r.Connections.FailureKind = map[string]int64{}
@@ -20,7 +21,7 @@ func (r *Report) merge(results []*workerResult) error {
 		for _, h := range []struct {
 			dst *hdrhistogram.Histogram
 			enc []byte
-		}{{connLat, w.ConnLat}, {lat, w.Lat}, {ackLat, w.AckLat}, {lag, w.Lag}} {
+		}{{connLat, w.ConnLat}, {lat, w.Lat}, {ackLat, w.AckLat}, {lag, w.Lag}, {latSame, w.LatSame}, {latCross, w.LatCross}} {
 			if err := mergeEncoded(h.dst, h.enc); err != nil {
 				return fmt.Errorf("loadtest: worker %d: %w", w.Index, err)
 			}
@@ -40,6 +41,10 @@ func (r *Report) merge(results []*workerResult) error {
 	}
 	r.Connections.Handshake = summarize(connLat)
 	r.Deliveries.Latency = summarize(lat)
+	if latSame.TotalCount()+latCross.TotalCount() > 0 {
+		same, cross := summarize(latSame), summarize(latCross)
+		r.Deliveries.SameNode, r.Deliveries.CrossNode = &same, &cross
+	}
 	r.Messages.AckLatency = summarize(ackLat)
 	r.Delivery = verdict(tallies)
 	if r.Connections.Seconds > 0 {

@@ -78,6 +78,11 @@ type Deliveries struct {
 	Count     int64   `json:"count"`
 	PerSecond float64 `json:"per_second"`
 	Latency   Latency `json:"latency"`
+	// SameNode and CrossNode split Latency, with several targets, by whether the
+	// sender was connected to the receiver's target or to another one (the message
+	// then crossed nodes: to the room's owner, or from it, or both).
+	SameNode  *Latency `json:"latency_same_node,omitempty"`
+	CrossNode *Latency `json:"latency_cross_node,omitempty"`
 }
 
 // Server is read from the targets' /metrics (all targets summed).
@@ -179,6 +184,10 @@ func (r *Report) WriteText(w io.Writer) {
 		p("probe", "%d messages sent (one per room), %d acked, %d deliveries to the held connections", m.Sent, m.Acked, d.Count)
 	}
 	p("latency", "%s", d.Latency)
+	if d.SameNode != nil {
+		p("  same node", "%s", *d.SameNode)
+		p("  cross node", "%s", *d.CrossNode)
+	}
 	v := r.Delivery
 	verdict := "OK"
 	if !v.OK() {

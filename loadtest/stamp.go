@@ -53,3 +53,26 @@ func parseStamp(content string) (at time.Time, ok bool) {
 	}
 	return time.Unix(0, ns), true
 }
+
+// stampSender reads the sending connection's index from a stamped content, or -1.
+// With the layout it names the sender's target (targetOf), which tells a delivery
+// within one node from one that crossed nodes.
+func stampSender(content string) int {
+	rest, found := strings.CutPrefix(content, stampPrefix)
+	if !found {
+		return -1
+	}
+	_, rest, found = strings.Cut(rest, " ")
+	if !found {
+		return -1
+	}
+	end := strings.IndexByte(rest, ' ')
+	if end < 0 {
+		end = len(rest)
+	}
+	n, err := strconv.Atoi(rest[:end])
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}

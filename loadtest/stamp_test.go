@@ -17,6 +17,28 @@ func TestStampRoundTrip(t *testing.T) {
 		if !ok || !got.Equal(at) {
 			t.Errorf("size %d: parsed %v %v, want %v", size, got, ok, at)
 		}
+		if s := stampSender(c); s != 17 {
+			t.Errorf("size %d: sender %d, want 17", size, s)
+		}
+	}
+	for _, c := range []string{"", "hello", "lt1 123", "lt1 123 ", "lt1 123 x", "lt1 123 -4 x"} {
+		if s := stampSender(c); s != -1 {
+			t.Errorf("stampSender(%q) = %d, want -1", c, s)
+		}
+	}
+}
+
+// TestTargetOfMatchesLayout: the sender's target that the latency split computes
+// from its index is the one the layout gave that connection.
+func TestTargetOfMatchesLayout(t *testing.T) {
+	cfg, l := layoutFor(t, Config{Scenario: Rooms, Conns: 30, Rate: 10, Targets: []Target{{URL: "http://127.0.0.1:3"}}}, 0)
+	if len(cfg.Targets) != 3 {
+		t.Fatalf("%d targets, want 3", len(cfg.Targets))
+	}
+	for _, c := range l.Conns {
+		if got := targetOf(c.Index, len(cfg.Targets)); got != c.Target {
+			t.Fatalf("conn %d: targetOf %d, layout %d", c.Index, got, c.Target)
+		}
 	}
 }
 

@@ -100,6 +100,8 @@ type workerResult struct {
 	ConnectSeconds float64          `json:"connect_seconds"` // start to the last first handshake
 	ConnLat        []byte           `json:"conn_lat,omitempty"`
 	Lat            []byte           `json:"lat,omitempty"`
+	LatSame        []byte           `json:"lat_same,omitempty"`  // sender and receiver on one target
+	LatCross       []byte           `json:"lat_cross,omitempty"` // on different targets
 	AckLat         []byte           `json:"ack_lat,omitempty"`
 	Lag            []byte           `json:"lag,omitempty"`
 	Sent           int64            `json:"sent"`
@@ -158,14 +160,17 @@ type worker struct {
 	nextPub   int           // the pacer's round-robin position
 
 	lat, ackLat, connLat *recorder
-	connected            atomic.Int64
-	established          atomic.Int64
-	lastUp               atomic.Int64 // unix ns of the latest first handshake
-	reconnects           atomic.Int64
-	sent, acked          atomic.Int64
-	delivered            atomic.Int64
-	errs, events         kindCounter
-	inflight             sync.WaitGroup
+	// latSame and latCross split lat by whether the sender's target is the
+	// receiver's (only with several targets).
+	latSame, latCross *recorder
+	connected         atomic.Int64
+	established       atomic.Int64
+	lastUp            atomic.Int64 // unix ns of the latest first handshake
+	reconnects        atomic.Int64
+	sent, acked       atomic.Int64
+	delivered         atomic.Int64
+	errs, events      kindCounter
+	inflight          sync.WaitGroup
 
 	start  time.Time
 	phase  atomic.Value // string
@@ -237,7 +242,7 @@ func newWorker(p *workerPlan, out io.Writer, log *slog.Logger) (*worker, error) 
 	w := &worker{
 		plan: p, log: log.With("worker", p.Index), out: json.NewEncoder(out), rest: newRESTClient(p.Targets),
 		roomConns: map[int][]*conn{}, roomMax: make([]atomic.Int64, len(p.Rooms)),
-		lat: newRecorder(), ackLat: newRecorder(), connLat: newRecorder(), start: time.Now(),
+		lat: newRecorder(), latSame: newRecorder(), latCross: newRecorder(), ackLat: newRecorder(), connLat: newRecorder(), start: time.Now(),
 		slots: make(chan struct{}, maxInflight),
 	}
 	w.phase.Store("connect")
@@ -382,6 +387,7 @@ func (w *worker) result() *workerResult {
 	res := &workerResult{
 		Index: w.plan.Index, Established: w.established.Load(), Reconnects: w.reconnects.Load(),
 		ConnLat: encodeHist(w.connLat.total()), Lat: encodeHist(w.lat.total()), AckLat: encodeHist(w.ackLat.total()),
+		LatSame: encodeHist(w.latSame.total()), LatCross: encodeHist(w.latCross.total()),
 		Sent: w.sent.Load(), Acked: w.acked.Load(), Delivered: w.delivered.Load(),
 		Errors: w.errs.snapshot(), Events: w.events.snapshot(), Phases: w.phases, Series: w.series,
 	}
