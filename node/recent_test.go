@@ -62,3 +62,44 @@ func TestRecentBufferEmptyRoom(t *testing.T) {
 		t.Fatalf("first message: %v %v", got, ok)
 	}
 }
+
+// TestRecentBufferGrows: the buffer grows with the room's messages, then turns into
+// a ring at its capacity, and a reset empties it whatever its state.
+func TestRecentBufferGrows(t *testing.T) {
+	b := newRecentBuffer(5)
+	check := func(after, last, wantFirst int64, wantN int) {
+		t.Helper()
+		got, ok := b.after(after, last)
+		if !ok || len(got) != wantN || (wantN > 0 && got[0].Seq != wantFirst) {
+			t.Fatalf("after(%d, %d) = %d msgs (ok %v), want %d from %d", after, last, len(got), ok, wantN, wantFirst)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Seq != got[i-1].Seq+1 {
+				t.Fatalf("after(%d): seqs %d then %d", after, got[i-1].Seq, got[i].Seq)
+			}
+		}
+	}
+	for _, m := range msgs(1, 3) {
+		b.push(m)
+	}
+	if cap(b.buf) > 5 {
+		t.Fatalf("capacity %d past the maximum", cap(b.buf))
+	}
+	check(0, 3, 1, 3)
+	for _, m := range msgs(4, 12) {
+		b.push(m)
+	}
+	if len(b.buf) != 5 || cap(b.buf) != 5 {
+		t.Fatalf("len %d cap %d, want 5 and 5", len(b.buf), cap(b.buf))
+	}
+	check(7, 12, 8, 5)
+	edited := chat.Message{Seq: 10, ID: b.buf[(b.start+2)%5].ID, Content: "edited"}
+	b.update(&edited)
+	if got, _ := b.after(9, 12); got[0].Content != "edited" {
+		t.Fatalf("update not kept: %+v", got[0])
+	}
+	b.reset(msgs(20, 21))
+	check(19, 21, 20, 2)
+	b.push(chat.Message{Seq: 22})
+	check(19, 22, 20, 3)
+}

@@ -260,30 +260,41 @@ func (n *Node) recent(id chat.ID, after int64) ([]chat.Message, int64, bool) {
 	return msgs, r.lastSeq, ok
 }
 
-// recentBuffer keeps a room's last messages in seq order (a ring).
+// recentBuffer keeps a room's last messages in seq order: a slice that grows with
+// the room's messages up to its capacity, then a ring. Growing on demand keeps a
+// quiet room cheap: a node may know thousands of rooms that had a few messages
+// each, and a buffer allocated whole up front cost ~24 KiB per room (and GC work
+// to scan it) whatever the room held.
 type recentBuffer struct {
-	buf   []chat.Message
+	buf   []chat.Message // len(buf) == size; start is 0 until len reaches max
+	max   int
 	start int
 	size  int
 }
 
 func newRecentBuffer(capacity int) recentBuffer {
-	return recentBuffer{buf: make([]chat.Message, capacity)}
+	return recentBuffer{max: capacity}
 }
 
 func (b *recentBuffer) reset(msgs []chat.Message) {
-	b.start, b.size = 0, 0
+	clear(b.buf)
+	b.buf, b.start, b.size = b.buf[:0], 0, 0
 	for i := range msgs {
 		b.push(msgs[i])
 	}
 }
 
 func (b *recentBuffer) push(m chat.Message) {
-	if len(b.buf) == 0 {
+	if b.max <= 0 {
 		return
 	}
-	if b.size < len(b.buf) {
-		b.buf[(b.start+b.size)%len(b.buf)] = m
+	if len(b.buf) < b.max {
+		if len(b.buf) == cap(b.buf) {
+			grown := make([]chat.Message, len(b.buf), min(max(4, 2*cap(b.buf)), b.max))
+			copy(grown, b.buf)
+			b.buf = grown
+		}
+		b.buf = append(b.buf, m)
 		b.size++
 		return
 	}
