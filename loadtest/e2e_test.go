@@ -63,14 +63,19 @@ func TestEndToEnd(t *testing.T) {
 		scenario string
 		perProc  int
 		workers  int
+		twice    bool // the node listed as two targets: the latency splits by target
 	}{
-		{Fanout, 0, 1},
-		{Mixed, 20, 3},
+		{Fanout, 0, 1, false},
+		{Mixed, 20, 3, true},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
+			ts := targets
+			if tc.twice {
+				ts = append(append([]Target(nil), targets...), targets...)
+			}
 			var progress bytes.Buffer
 			rep, err := Run(context.Background(), Config{
-				Scenario: tc.scenario, Targets: targets, Conns: 50, Rate: 20, Duration: 3 * time.Second,
+				Scenario: tc.scenario, Targets: ts, Conns: 50, Rate: 20, Duration: 3 * time.Second,
 				MaxConnsPerProcess: tc.perProc, Spawn: InProcess(nil), Progress: &progress,
 			})
 			if err != nil {
@@ -80,6 +85,14 @@ func TestEndToEnd(t *testing.T) {
 			rep.WriteText(&text)
 			t.Logf("%s\n%s", progress.String(), text.String())
 			checkRun(t, rep, tc.workers)
+			same, cross := rep.Deliveries.SameNode, rep.Deliveries.CrossNode
+			switch {
+			case !tc.twice && same != nil:
+				t.Errorf("one target, yet a same-node split: %+v", same)
+			case tc.twice && (same == nil || cross == nil || same.Count == 0 || cross.Count == 0 ||
+				same.Count+cross.Count != rep.Deliveries.Latency.Count):
+				t.Errorf("latency split %+v / %+v, want both parts summing to %d", same, cross, rep.Deliveries.Latency.Count)
+			}
 		})
 	}
 }

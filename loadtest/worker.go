@@ -348,6 +348,8 @@ func (w *worker) cutPoint(prev *Point) {
 	h := w.lat.cut()
 	w.ackLat.cut()
 	w.connLat.cut()
+	w.latSame.cut()
+	w.latCross.cut()
 	cur := Point{
 		T: w.since(), Conns: w.connected.Load(), Established: w.established.Load(),
 		Sent: w.sent.Load(), Acked: w.acked.Load(), Delivered: w.delivered.Load(), Errors: w.errs.total.Load(),
