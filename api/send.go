@@ -118,8 +118,9 @@ const notifyTimeout = 5 * time.Second
 //     and its thread may go on;
 //  4. the attachments must be the sender's uploads on no message yet
 //     (loadAttachments); they decide the message's type (image or file);
-//  5. the owner's rules (node.CheckSender: a member, not muted, not blocked in a DM),
-//     then the rate limit (chat.SendLimit per chat.SendWindow per user, shared with
+//  5. the owner's rules where they are cheap (node.CheckSender: a member, not muted,
+//     not blocked in a DM, checked on the room's owner; elsewhere the owner checks
+//     them on Send and a refusal is refunded), then the rate limit (chat.SendLimit per chat.SendWindow per user, shared with
 //     the WebSocket): refused is 429 rate_limited with retry_after_ms. It is checked
 //     as late as possible so that refused sends never count (one the owner refuses
 //     after the check is refunded). A

@@ -222,34 +222,6 @@ func (n *Node) checkNotBlocked(ctx context.Context, roomID, sender chat.ID) erro
 	return nil
 }
 
-// checkSenderStore applies checkSender's rules straight from the store, for rooms
-// owned elsewhere (the owner checks again, with its cache).
-func (n *Node) checkSenderStore(ctx context.Context, roomID, sender chat.ID) error {
-	room, err := n.store.RoomByID(ctx, roomID, sender)
-	if errors.Is(err, chat.ErrNotFound) {
-		return chat.Errorf(chat.CodeNotFound, "room not found")
-	}
-	if err != nil {
-		return wrapStore("load room", err)
-	}
-	mem, err := n.store.Member(ctx, roomID, sender)
-	switch {
-	case errors.Is(err, chat.ErrNotFound):
-		if room.Type == chat.RoomPublic {
-			return chat.Errorf(chat.CodeNotMember, "join the room to send messages")
-		}
-		return chat.Errorf(chat.CodeNotFound, "room not found")
-	case err != nil:
-		return wrapStore("load member", err)
-	case mem.Muted:
-		return chat.Errorf(chat.CodeMuted, "you are muted in this room")
-	}
-	if room.Type == chat.RoomDirect {
-		return n.checkNotBlocked(ctx, roomID, sender)
-	}
-	return nil
-}
-
 // inflightSends lets a resend that arrives while its first attempt is still being
 // committed wait for that attempt instead of committing twice.
 type inflightSends struct {
