@@ -109,7 +109,7 @@ func (n *Node) sendOwned(ctx context.Context, req *SendRequest) (*chat.Message, 
 //
 // Idempotency costs nothing on the common path: the store's unique index on
 // (sender, client_msg_id) refuses a reused id at commit (nothing of that message is
-// written, and the group commit retries the others of its batch alone), and only
+// written; the group commit splits the batch until the others are stored), and only
 // then is the original read and returned.
 func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, bool, error) {
 	if !n.isLocal(req.RoomID) {
