@@ -8,7 +8,7 @@
 // # What a connection costs
 //
 // No goroutine is parked per connection and an idle connection holds no buffer:
-// a Conn (176 bytes), the runtime's descriptor, an 8-byte slot in the descriptor
+// a Conn (192 bytes), the runtime's descriptor, an 8-byte slot in the descriptor
 // table. A read state (partial frame, fragments) exists only while a frame or
 // message is incomplete; a write queue only while frames are queued (a busy
 // connection keeps its queue; the sweep returns one that stayed empty for a sweep
@@ -99,6 +99,15 @@
 // yet being written is rewritten rather than queued again. Slow handshakes are the
 // http.Server's ReadHeaderTimeout; after the upgrade a frame must complete within
 // Config.FrameTimeout.
+//
+// # Write delay
+//
+// With Config.WriteDelay set, SendDelayed queues frames without scheduling the
+// connection when it was written to within the delay: the connection goes on the
+// server's delay list (once, Conn.delayed), and the delay goroutine (delayLoop)
+// schedules every listed connection each WriteDelay, so a busy socket takes all its
+// frames of the period in one writev. A quiet socket is scheduled at once, and a
+// Send meanwhile flushes everything queued, in order.
 //
 // # Compression
 //
