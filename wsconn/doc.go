@@ -29,6 +29,9 @@
 //     the shortest timeout: it queues keepalive pings and closes idle connections,
 //     connections with a frame incomplete for too long, and connections whose
 //     closing handshake timed out. It only uses atomics, Send, Close and schedule.
+//   - With Config.WriteDelay, the delay goroutine (delayLoop) schedules the
+//     connections whose delayed frames wait (see "Write delay"); it only uses
+//     atomics and schedule.
 //   - Any goroutine may call Conn.Send and Conn.Close; they take Conn.mu briefly and
 //     schedule the connection. They never touch the socket.
 //
