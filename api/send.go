@@ -108,8 +108,8 @@ const notifyTimeout = 5 * time.Second
 //     is (created=false), whatever room and content the resend names, and resending
 //     a stored message never counts against the rate limit. No read is spent on it
 //     up front: the owner's commit refuses a reused id and answers with the
-//     original, any refusal of steps 3-6 is looked up before it is reported
-//     (originalOr), and a send that stored nothing is refunded to the limiter;
+//     original, any refusal of steps 3-5 is looked up before it is reported
+//     (node.OriginalOr), and a send that stored nothing is refunded to the limiter;
 //  3. a reply's parent must be a message of the same room (unknown, elsewhere or a
 //     system message: 400 validation_failed on parent_id, one answer for all, so
 //     message IDs cannot be probed). The caller's membership is checked first (the
@@ -120,12 +120,11 @@ const notifyTimeout = 5 * time.Second
 //     (loadAttachments); they decide the message's type (image or file);
 //  5. the owner's rules where they are cheap (node.CheckSender: a member, not muted,
 //     not blocked in a DM, checked on the room's owner; elsewhere the owner checks
-//     them on Send and a refusal is refunded), then the rate limit (chat.SendLimit per chat.SendWindow per user, shared with
-//     the WebSocket): refused is 429 rate_limited with retry_after_ms. It is checked
-//     as late as possible so that refused sends never count (one the owner refuses
-//     after the check is refunded). A
-//     limiter that cannot decide (Redis down) lets the send through, logged: chat
-//     stays up without Redis;
+//     them on Send and a refusal is refunded), then the rate limit (chat.SendLimit
+//     per chat.SendWindow per user, shared with the WebSocket): refused is 429
+//     rate_limited with retry_after_ms. It is checked as late as possible so that
+//     refused sends never count. A limiter that cannot decide (Redis down) lets the
+//     send through, logged: chat stays up without Redis;
 //  6. render content_html once and hand the message to the room's owner (node.Send),
 //     which checks membership, mute and block, sequences, group-commits and fans out;
 //  7. once durable, record and publish notifications (notify.go); failures there are
@@ -140,40 +139,13 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 	if err != nil {
 		return nil, false, err
 	}
-	msg, created, err := s.sendChecked(ctx, sess, roomID, in, parentID, attachmentIDs)
+	parent, atts, sender, err := s.admitSend(ctx, sess, roomID, parentID, attachmentIDs)
 	if err != nil {
-		return s.originalOr(ctx, sess.UserID, in, err)
+		// A resend of a stored message is answered with it, whatever refused it here.
+		return s.node.OriginalOr(ctx, sess.UserID, in.ClientMsgID, err)
 	}
-	return msg, created, nil
-}
-
-// sendChecked is sendMessage after validation: steps 3-7.
-func (s *Server) sendChecked(ctx context.Context, sess *Session, roomID chat.ID, in *SendInput, parentID *chat.ID, attachmentIDs []chat.ID) (*chat.Message, bool, error) {
-	var (
-		parent *chat.Message
-		err    error
-	)
-	if parentID != nil {
-		if parent, err = s.replyParent(ctx, sess.UserID, roomID, *parentID); err != nil {
-			return nil, false, err
-		}
-	}
-	atts, err := s.loadAttachments(ctx, sess.UserID, attachmentIDs)
-	if err != nil {
-		return nil, false, err
-	}
-	sender, err := s.users.get(ctx, s, sess)
-	if err != nil {
-		return nil, false, err
-	}
-	// The owner's rules first, so that a send it would refuse never counts against
-	// the rate limit (refused sends do not count, the contract says).
-	if err := s.node.CheckSender(ctx, roomID, sess.UserID); err != nil {
-		return nil, false, err
-	}
-	if err := s.allowSend(ctx, sess.UserID); err != nil {
-		return nil, false, err
-	}
+	// The owner answers a reused client_msg_id, and its own refusals of a resend,
+	// with the original.
 	msg, created, err := s.node.Send(ctx, &node.SendRequest{
 		RoomID:      roomID,
 		Sender:      *sender,
@@ -200,26 +172,29 @@ func (s *Server) sendChecked(ctx context.Context, sess *Session, roomID chat.ID,
 	return msg, created, nil
 }
 
-// originalOr answers a refused send that carries a client_msg_id: a message of this
-// sender with that id is returned as it is (created=false), whatever room and
-// content the resend names, and whatever refused it (the rate limit, a membership
-// since lost, attachments already on the original). Only refusals are looked up:
-// the common path costs no read, since the owner's commit itself refuses a reused
-// id and answers with the original (node.Send).
-func (s *Server) originalOr(ctx context.Context, user chat.ID, in *SendInput, refusal error) (*chat.Message, bool, error) {
-	if in.ClientMsgID == nil || chat.AsError(refusal) == nil {
-		return nil, false, refusal
-	}
-	m, err := s.store.MessageByClientID(ctx, user, *in.ClientMsgID)
-	if err != nil {
-		if !errors.Is(err, chat.ErrNotFound) {
-			// The refusal still holds (this attempt stored nothing); the client's
-			// next resend finds the original once the store answers.
-			s.log.Warn("idempotency lookup after a refusal", "user", user, "err", err)
+// admitSend is steps 3-5 of sendMessage: the reply's parent, the attachments, the
+// sender, the owner's rules where they are cheap, and last the rate limit.
+func (s *Server) admitSend(ctx context.Context, sess *Session, roomID chat.ID, parentID *chat.ID, attachmentIDs []chat.ID) (parent *chat.Message, atts []chat.Attachment, sender *chat.User, err error) {
+	if parentID != nil {
+		if parent, err = s.replyParent(ctx, sess.UserID, roomID, *parentID); err != nil {
+			return nil, nil, nil, err
 		}
-		return nil, false, refusal
 	}
-	return m, false, nil
+	if atts, err = s.loadAttachments(ctx, sess.UserID, attachmentIDs); err != nil {
+		return nil, nil, nil, err
+	}
+	if sender, err = s.users.get(ctx, s, sess); err != nil {
+		return nil, nil, nil, err
+	}
+	// The owner's rules first, so that a send it would refuse never counts against
+	// the rate limit (refused sends do not count, the contract says).
+	if err = s.node.CheckSender(ctx, roomID, sess.UserID); err != nil {
+		return nil, nil, nil, err
+	}
+	if err = s.allowSend(ctx, sess.UserID); err != nil {
+		return nil, nil, nil, err
+	}
+	return parent, atts, sender, nil
 }
 
 // replyParent loads the parent of a reply after checking the caller may see the room.

@@ -51,8 +51,9 @@ type wsHub struct {
 	// current is each user's current room: the one they most recently joined here.
 	current map[chat.ID]chat.ID
 
-	presence presenceCoalescer
-	reads    readBatcher
+	presence       presenceCoalescer
+	presenceFrames presenceFrameCache
+	reads          readBatcher
 
 	maxPerUser, maxPerIP int
 	stop                 chan struct{}

@@ -71,22 +71,22 @@ func (c *wsClient) loop() {
 }
 
 // send queues a pre-encoded frame; a full queue closes the connection (1008).
-func (c *wsClient) send(fs ...*wsconn.Frame) {
-	conn := c.conn.Load()
-	if conn == nil || c.closed.Load() {
-		return
-	}
-	_ = conn.SendBatch(fs...)
-}
+func (c *wsClient) send(fs ...*wsconn.Frame) { c.write(fs, false) }
 
 // sendDelayed is send for events that may share a write with the next ones
 // (wsconn.Config.WriteDelay): room fan-out and presence. Replies use send.
-func (c *wsClient) sendDelayed(fs ...*wsconn.Frame) {
+func (c *wsClient) sendDelayed(fs ...*wsconn.Frame) { c.write(fs, true) }
+
+func (c *wsClient) write(fs []*wsconn.Frame, delayed bool) {
 	conn := c.conn.Load()
 	if conn == nil || c.closed.Load() {
 		return
 	}
-	_ = conn.SendDelayed(fs...)
+	if delayed {
+		_ = conn.SendDelayed(fs...)
+	} else {
+		_ = conn.SendBatch(fs...)
+	}
 }
 
 func (c *wsClient) close(code wsCode, reason string) {

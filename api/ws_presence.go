@@ -108,6 +108,7 @@ func (h *wsHub) publishPresenceLoop() {
 		case <-h.stop:
 			return
 		case <-t.C:
+			h.presenceFrames.reset()
 			if due := h.presence.due(time.Now()); len(due) > 0 {
 				h.publishPresence(due)
 			}
@@ -196,25 +197,80 @@ func (h *wsHub) presenceOf(user chat.ID, connected bool) (PresenceEvent, []chat.
 // deliverPresence writes a batch of presence updates to the user's sockets: one
 // presence_updated frame each (the contract's event), queued together.
 func (h *wsHub) deliverPresence(ev *node.Event) {
-	evs, ok := node.DecodeData[[]PresenceEvent](ev)
-	if !ok || len(*evs) == 0 {
-		return
-	}
-	frames := make([]*wsconn.Frame, 0, len(*evs))
-	for i := range *evs {
-		if f := encodeFrame(outFrame{Type: string(node.EventPresence), Data: &(*evs)[i]}); f != nil {
-			frames = append(frames, f)
-		}
-	}
 	h.mu.Lock()
 	conns := make([]*wsClient, 0, len(h.users[ev.UserID]))
 	for c := range h.users[ev.UserID] {
 		conns = append(conns, c)
 	}
 	h.mu.Unlock()
+	if len(conns) == 0 {
+		return // every node gets every user event; most hold none of this user's sockets
+	}
+	evs, ok := node.DecodeData[[]PresenceEvent](ev)
+	if !ok || len(*evs) == 0 {
+		return
+	}
+	frames := make([]*wsconn.Frame, 0, len(*evs))
+	for i := range *evs {
+		if f := h.presenceFrames.frame(&(*evs)[i]); f != nil {
+			frames = append(frames, f)
+		}
+	}
 	for _, c := range conns {
 		c.sendDelayed(frames...)
 	}
+}
+
+// presenceFrameCache keeps the encoded presence_updated of each user's latest
+// state: one update goes to every user who shares a room with its user, in one
+// event per receiving user, and without the cache it would be encoded once per
+// receiver (a room of 1,000 coming online: a million encodes instead of a
+// thousand). An entry is used only for an equal event, so events from other nodes
+// are safe; the cache is emptied every presenceTick.
+type presenceFrameCache struct {
+	mu sync.Mutex
+	m  map[chat.ID]presenceFrame
+}
+
+type presenceFrame struct {
+	ev PresenceEvent
+	f  *wsconn.Frame
+}
+
+func (p *presenceFrameCache) frame(ev *PresenceEvent) *wsconn.Frame {
+	p.mu.Lock()
+	e, ok := p.m[ev.UserID]
+	p.mu.Unlock()
+	if ok && e.ev.equal(ev) {
+		return e.f
+	}
+	f := encodeFrame(outFrame{Type: string(node.EventPresence), Data: ev})
+	if f == nil {
+		return nil
+	}
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = make(map[chat.ID]presenceFrame)
+	}
+	p.m[ev.UserID] = presenceFrame{ev: *ev, f: f}
+	p.mu.Unlock()
+	return f
+}
+
+func (p *presenceFrameCache) reset() {
+	p.mu.Lock()
+	p.m = nil
+	p.mu.Unlock()
+}
+
+// equal compares two updates by value.
+func (e *PresenceEvent) equal(o *PresenceEvent) bool {
+	return e.UserID == o.UserID && e.Status == o.Status &&
+		equalPtr(e.LastSeen, o.LastSeen) && equalPtr(e.CurrentRoom, o.CurrentRoom)
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
 }
 
 // heartbeat renews presence and last_seen of the users connected here.

@@ -143,17 +143,18 @@ type roomShare struct {
 
 // commit assigns seqs, writes the batch, and settles every message.
 func (g *GroupCommit) commit(batch []*pending) {
-	g.commitShares(groupByRoom(batch), len(batch))
+	g.commitShares(groupByRoom(batch))
 }
 
-// commitShares commits shares (n messages in all) in one transaction. When the
+// commitShares commits shares in one transaction. When the
 // store refuses it for one sender's mistake (a reused client_msg_id: a resend of a
 // stored message, perhaps through another node; or an attachment another message
 // took), nothing was written: the shares are split in two halves, committed one
 // after the other with seqs assigned afresh, and a refused half is split again. So
 // the culprit alone is refused, after about 2·log2(n) transactions rather than one
 // per message, and the others of its batch are stored.
-func (g *GroupCommit) commitShares(shares []*roomShare, n int) {
+func (g *GroupCommit) commitShares(shares []*roomShare) {
+	n := countItems(shares)
 	req := make([]persist.RoomBatch, 0, len(shares))
 	live := shares[:0:0]
 	for _, sh := range shares {
@@ -179,8 +180,8 @@ func (g *GroupCommit) commitShares(shares []*roomShare, n int) {
 		results = []error{refusal(err)}
 	case refusal(err) != nil:
 		left, right := halves(live)
-		g.commitShares(left, countItems(left))
-		g.commitShares(right, countItems(right))
+		g.commitShares(left)
+		g.commitShares(right)
 		return
 	case err != nil:
 		g.n.m.storeErrors.Inc()

@@ -121,7 +121,7 @@ func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, b
 	}
 	if req.Type != chat.MessageSystem {
 		if err := n.checkSender(ctx, r, req.Sender.ID); err != nil {
-			return n.originalOr(ctx, req, err)
+			return n.OriginalOr(ctx, req.Sender.ID, req.ClientMsgID, err)
 		}
 	}
 	attachments := req.Attachments
@@ -148,7 +148,7 @@ func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, b
 	select {
 	case err := <-p.done:
 		if errors.Is(err, errClientMsgIDTaken) {
-			return n.originalOr(ctx, req, err)
+			return n.OriginalOr(ctx, req.Sender.ID, req.ClientMsgID, err)
 		}
 		if err != nil {
 			return nil, false, err
@@ -160,17 +160,22 @@ func (n *Node) sendOnce(ctx context.Context, req *SendRequest) (*chat.Message, b
 	}
 }
 
-// originalOr answers a refused send: with the sender's stored message of the same
+// OriginalOr answers a refused send: with the sender's stored message of the same
 // client_msg_id when there is one (a resend returns the original whatever it names,
-// even a room it may no longer send to), else with the refusal.
-func (n *Node) originalOr(ctx context.Context, req *SendRequest, refusal error) (*chat.Message, bool, error) {
-	if req.ClientMsgID == nil || chat.AsError(refusal) == nil {
+// even a room it may no longer send to, and whatever refused it), else with the
+// refusal. Only *chat.Error refusals are looked up, so the common path costs no
+// read. The API uses it for the refusals it makes before Send.
+func (n *Node) OriginalOr(ctx context.Context, sender chat.ID, clientMsgID *string, refusal error) (*chat.Message, bool, error) {
+	if clientMsgID == nil || chat.AsError(refusal) == nil {
 		return nil, false, refusal
 	}
-	m, err := n.store.MessageByClientID(ctx, req.Sender.ID, *req.ClientMsgID)
+	m, err := n.store.MessageByClientID(ctx, sender, *clientMsgID)
 	if err != nil {
-		// Not found, or the store cannot say: the refusal holds either way (this
-		// attempt stored nothing), and a later resend finds the original.
+		if !errors.Is(err, chat.ErrNotFound) {
+			// The refusal holds either way (this attempt stored nothing); a later
+			// resend finds the original once the store answers.
+			n.log.Warn("idempotency lookup after a refusal", "sender", sender, "err", err)
+		}
 		return nil, false, refusal
 	}
 	return m, false, nil

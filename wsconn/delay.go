@@ -11,7 +11,6 @@ import (
 type delayQueue struct {
 	mu    sync.Mutex
 	conns []*Conn
-	spare []*Conn
 }
 
 func (q *delayQueue) add(c *Conn) {
@@ -20,12 +19,15 @@ func (q *delayQueue) add(c *Conn) {
 	q.mu.Unlock()
 }
 
-// take returns the waiting connections and empties the queue.
-func (q *delayQueue) take() []*Conn {
+// take returns the waiting connections and empties the queue into done, the
+// previous take's slice (cleared): two slices alternate, so a steady load
+// allocates nothing.
+func (q *delayQueue) take(done []*Conn) []*Conn {
+	clear(done)
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	out := q.conns
-	q.conns, q.spare = q.spare[:0], nil
+	q.conns = done[:0]
+	q.mu.Unlock()
 	return out
 }
 
@@ -36,22 +38,17 @@ func (q *delayQueue) take() []*Conn {
 func (s *Server) delayLoop() {
 	t := time.NewTicker(s.cfg.WriteDelay)
 	defer t.Stop()
+	var conns []*Conn
 	for {
 		select {
 		case <-s.stopSweep:
 			return
 		case <-t.C:
 		}
-		conns := s.delayq.take()
-		for i, c := range conns {
+		conns = s.delayq.take(conns)
+		for _, c := range conns {
 			c.delayed.Store(false)
 			s.schedule(c, schedFlush) // ignored once the connection is dead
-			conns[i] = nil
 		}
-		s.delayq.mu.Lock()
-		if s.delayq.spare == nil {
-			s.delayq.spare = conns[:0]
-		}
-		s.delayq.mu.Unlock()
 	}
 }

@@ -18,7 +18,9 @@ func (w *worker) flush(c *Conn) {
 			return
 		}
 		n, err := w.writev(c)
-		c.lastWrite.Store(max(w.s.now(), 1))
+		if w.s.cfg.WriteDelay > 0 { // only SendDelayed reads it: no clock read per write otherwise
+			c.lastWrite.Store(max(w.s.now(), 1))
+		}
 		frames := w.advance(c, n, n < total)
 		w.s.stats.Writes.Add(1)
 		w.s.stats.FramesOut.Add(uint64(frames))
