@@ -250,6 +250,7 @@ func (b *browser) tab(width, height int64) *tab {
 		tries = 3
 	)
 	for try := 1; try <= tries; try++ {
+		profile := browserProfile(t)
 		opts := append(chromedp.DefaultExecAllocatorOptions[:],
 			chromedp.ExecPath(chromium),
 			chromedp.Flag("headless", true),
@@ -260,7 +261,7 @@ func (b *browser) tab(width, height int64) *tab {
 			chromedp.Flag("disable-component-update", true),
 			chromedp.Flag("disable-sync", true),
 			chromedp.Flag("disable-dev-shm-usage", true),
-			chromedp.UserDataDir(t.TempDir()),
+			chromedp.UserDataDir(profile),
 			chromedp.WindowSize(int(width), int(height)),
 		)
 		alloc, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -285,6 +286,32 @@ func (b *browser) tab(width, height int64) *tab {
 		return err
 	}))
 	return tb
+}
+
+// browserProfile is a fresh Chromium profile directory, removed after the test.
+// Not t.TempDir: Chromium's helper processes can still write into the profile for
+// a moment after the browser is stopped, and TempDir's cleanup then fails the test
+// ("directory not empty"); this one retries the removal for a while and only logs.
+func browserProfile(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "chatd-e2e-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // registered before the browser's, so it runs after it
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Logf("browser profile %s not removed: %v", dir, err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	return dir
 }
 
 // quietErrorf logs chromedp's errors except its notes about DevTools events it has
