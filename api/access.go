@@ -53,6 +53,18 @@ func (s *Server) memberOf(ctx context.Context, roomID, user chat.ID) (*chat.Room
 	return room, member, nil
 }
 
+// mayFollow applies memberOf's rules for a WebSocket join: the room's owner answers
+// from its member cache (no store read once the room is warm, so a reconnect storm
+// does not become two store reads per joined room), and the store answers when the
+// owner cannot.
+func (s *Server) mayFollow(ctx context.Context, roomID, user chat.ID) error {
+	err := s.node.CheckMember(ctx, roomID, user)
+	if errors.Is(err, node.ErrNoAnswer) {
+		_, _, err = s.memberOf(ctx, roomID, user)
+	}
+	return err
+}
+
 // roomCall is how most /rooms/{id}/... routes begin: the room id of the path, the JSON
 // body into body (unless nil; an empty body is {} when emptyOK), then the room and
 // the caller's membership (memberOf's rules). Bad input is refused before the store

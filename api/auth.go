@@ -38,6 +38,7 @@ type authenticator struct {
 	audience string
 	now      func() chat.Time
 	store    persist.Store
+	revoked  *revocationList
 	parser   *jwt.Parser
 	hashSem  chan struct{}
 }
@@ -49,6 +50,7 @@ func newAuthenticator(cfg Config, store persist.Store) *authenticator {
 		audience: cfg.Audience,
 		now:      cfg.Now,
 		store:    store,
+		revoked:  newRevocationList(store, cfg.Now),
 		hashSem:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 	a.parser = jwt.NewParser(
@@ -85,7 +87,8 @@ func (a *authenticator) issue(user chat.ID) (token string, expires chat.Time, er
 
 var errBadToken = chat.Errorf(chat.CodeUnauthorized, "missing, invalid or expired token")
 
-// verify checks a token's signature, algorithm, claims and revocation.
+// verify checks a token's signature, algorithm, claims and revocation (against the
+// node's copy of the revoked list: no store read per request).
 func (a *authenticator) verify(ctx context.Context, token string) (*Session, error) {
 	var claims jwt.RegisteredClaims
 	_, err := a.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
@@ -96,7 +99,7 @@ func (a *authenticator) verify(ctx context.Context, token string) (*Session, err
 	if err != nil {
 		return nil, errBadToken
 	}
-	revoked, err := a.store.TokenRevoked(ctx, claims.ID)
+	revoked, err := a.revoked.has(ctx, claims.ID)
 	if err != nil {
 		return nil, fmt.Errorf("api: check token revocation: %w", err)
 	}

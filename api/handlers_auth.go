@@ -158,7 +158,11 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, sess *Sess
 	if err := s.store.RevokeToken(r.Context(), sess.TokenID, sess.ExpiresAt); err != nil {
 		return fmt.Errorf("api: revoke token: %w", err)
 	}
-	s.publish(&node.Event{Type: node.EventTokenRevoked, UserID: sess.UserID, Data: &node.TokenRevokedEvent{TokenID: sess.TokenID}})
+	// This node refuses the token from now on; the others when the event reaches
+	// them, or at their next read of the store's list (within a second).
+	s.auth.revoked.add(sess.TokenID, sess.ExpiresAt)
+	s.publish(&node.Event{Type: node.EventTokenRevoked, UserID: sess.UserID,
+		Data: &node.TokenRevokedEvent{TokenID: sess.TokenID, ExpiresAt: sess.ExpiresAt}})
 	writeNoContent(w)
 	return nil
 }

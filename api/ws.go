@@ -318,6 +318,7 @@ func (u userSink) Deliver(ev *node.Event) {
 	switch ev.Type {
 	case node.EventTokenRevoked:
 		if t, ok := node.DecodeData[node.TokenRevokedEvent](ev); ok {
+			u.h.s.auth.revoked.add(t.TokenID, t.ExpiresAt)
 			u.h.closeToken(t.TokenID)
 		}
 		return

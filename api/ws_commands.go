@@ -113,7 +113,7 @@ func (c *wsClient) cmdJoin(ctx context.Context, f *inFrame) (any, error) {
 	if in.SinceSeq != nil && *in.SinceSeq < 0 {
 		return nil, chat.FieldError("since_seq", "since_seq must be >= 0")
 	}
-	if _, _, err := c.hub.s.memberOf(ctx, room, c.sess.UserID); err != nil {
+	if err := c.hub.s.mayFollow(ctx, room, c.sess.UserID); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

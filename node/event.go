@@ -46,6 +46,9 @@ type KickEvent struct {
 // TokenRevokedEvent is the payload of EventTokenRevoked.
 type TokenRevokedEvent struct {
 	TokenID string `json:"token_id"`
+	// ExpiresAt is when the token expires anyway: nodes keep the revocation in
+	// memory until then. Zero (from an older node): a full token lifetime.
+	ExpiresAt chat.Time `json:"expires_at,omitempty"`
 }
 
 // Event is a domain event of one room (RoomID set) or one user (UserID set). Data is

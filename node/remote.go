@@ -23,7 +23,7 @@ func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
 		return
 	}
 	switch kind {
-	case kindSendResp:
+	case kindSendResp, kindMemberResp:
 		var w struct {
 			ID uint64 `json:"id"`
 		}
@@ -56,7 +56,7 @@ func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
 		}
 	case kindResync:
 		c.n.resubscribeFrom(from)
-	case kindSendReq, kindSub:
+	case kindSendReq, kindSub, kindMemberReq:
 		p := append([]byte(nil), payload...)
 		go c.serveRequest(from, kind, p)
 	}
@@ -90,6 +90,8 @@ func (c *cluster) serveRequest(from string, kind uint8, payload []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
 	switch kind {
+	case kindMemberReq:
+		c.serveMemberReq(ctx, from, payload)
 	case kindSendReq:
 		var w wireSendReq
 		if json.Unmarshal(payload, &w) != nil || w.Req == nil {

@@ -167,6 +167,17 @@ func testTokens(t *testing.T, f *fx) {
 			t.Errorf("TokenRevoked(%s) = %v, want %v", id, got, want)
 		}
 	}
+	// The list a node keeps in memory: unexpired revocations since a mark.
+	all, err := f.s.RevokedTokens(f.ctx, 0)
+	must(t, err)
+	if len(all) != 1 || all[0].ID != "jti-1" || all[0].RevokedAt < now || all[0].ExpiresAt != now.Add(time.Hour) {
+		t.Errorf("RevokedTokens(0) = %+v, want only jti-1, revoked at or after %d", all, now)
+	}
+	later, err := f.s.RevokedTokens(f.ctx, all[0].RevokedAt+1)
+	must(t, err)
+	if len(later) != 0 {
+		t.Errorf("RevokedTokens after the newest = %+v, want none", later)
+	}
 	must(t, f.s.PurgeExpired(f.ctx, now.Add(-chat.NotificationTTL)))
 	if got, _ := f.s.TokenRevoked(f.ctx, "jti-old"); got {
 		t.Error("an expired revocation survived PurgeExpired")

@@ -74,6 +74,17 @@ type TokenStore interface {
 	RevokeToken(ctx context.Context, tokenID string, expiresAt chat.Time) error
 	// TokenRevoked reports whether the token ID was revoked.
 	TokenRevoked(ctx context.Context, tokenID string) (bool, error)
+	// RevokedTokens returns the revocations recorded at or after since that have
+	// not expired, so a node can keep the list in memory and read only what is new.
+	RevokedTokens(ctx context.Context, since chat.Time) ([]RevokedToken, error)
+}
+
+// RevokedToken is one revocation: the token ID, when the token would have expired
+// anyway, and when it was revoked (by the clock of the node that recorded it).
+type RevokedToken struct {
+	ID        string
+	ExpiresAt chat.Time
+	RevokedAt chat.Time
 }
 
 // RoomStore keeps rooms. Rooms are returned as seen by a viewer (my_role,

@@ -152,8 +152,8 @@ func (s *sqlStore) TouchUser(ctx context.Context, id chat.ID, at chat.Time) erro
 
 // RevokeToken records the token ID as revoked until expiresAt (idempotent).
 func (s *sqlStore) RevokeToken(ctx context.Context, tokenID string, expiresAt chat.Time) error {
-	_, err := s.db.exec(ctx, `INSERT INTO revoked_tokens (token_id, expires_at) VALUES ($1, $2)
-		ON CONFLICT (token_id) DO NOTHING`, tokenID, expiresAt)
+	_, err := s.db.exec(ctx, `INSERT INTO revoked_tokens (token_id, expires_at, revoked_at) VALUES ($1, $2, $3)
+		ON CONFLICT (token_id) DO NOTHING`, tokenID, expiresAt, s.now())
 	if err != nil {
 		return fmt.Errorf("persist: revoke token: %w", err)
 	}
@@ -167,4 +167,12 @@ func (s *sqlStore) TokenRevoked(ctx context.Context, tokenID string) (bool, erro
 		return false, fmt.Errorf("persist: token revoked: %w", err)
 	}
 	return n > 0, nil
+}
+
+// RevokedTokens returns the unexpired revocations with revoked_at >= since.
+func (s *sqlStore) RevokedTokens(ctx context.Context, since chat.Time) ([]RevokedToken, error) {
+	return collect(ctx, s.db, "revoked tokens", func(r rows, v *RevokedToken) error {
+		return r.Scan(&v.ID, &v.ExpiresAt, &v.RevokedAt)
+	}, `SELECT token_id, expires_at, revoked_at FROM revoked_tokens
+		WHERE revoked_at >= $1 AND expires_at > $2`, since, s.now())
 }
