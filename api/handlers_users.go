@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/node"
 	"github.com/chatd/chatd/persist"
 )
 
@@ -111,6 +112,7 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, sess *Se
 		return fmt.Errorf("api: update user: %w", err)
 	}
 	s.users.forget(sess.UserID)
+	s.publish(&node.Event{Type: node.EventUserChanged, UserID: sess.UserID})
 	if req.Status != nil {
 		s.hub.presenceChanged(sess.UserID)
 	}

@@ -13,6 +13,11 @@ type metrics struct {
 	// receiver. It grows with the room's local size and with lock contention, not with
 	// slow clients (queues never block).
 	fanout prometheus.Histogram
+	// send is the time a stored message takes on this node, from the send reaching
+	// the API (REST handler or the connection's command loop) to its durable answer:
+	// admission, the owner's commit and the way back. Compared with the client's ack
+	// latency, it tells the server's share from the network's and the client's.
+	send prometheus.Histogram
 	// uploads counts upload outcomes by result (published, malware, unscannable,
 	// unavailable, refused, error).
 	uploads    *prometheus.CounterVec
@@ -31,6 +36,10 @@ func newMetrics() *metrics {
 			Name: "chatd_fanout_seconds", Help: "Time to encode one room event and queue it to every local subscriber.",
 			Buckets: prometheus.ExponentialBuckets(5e-6, 4, 10), // 5 µs .. 1.3 s
 		}),
+		send: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "chatd_send_seconds", Help: "Time from a send reaching the API to its durable answer (stored messages).",
+			Buckets: prometheus.ExponentialBuckets(250e-6, 2, 14), // 250 µs .. 2 s
+		}),
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatd_uploads_total", Help: "Attachment uploads by outcome.",
 		}, []string{"result"}),
@@ -48,7 +57,7 @@ func (s *Server) registerMetrics(reg prometheus.Registerer) {
 			func() float64 { return float64(f()) })
 	}
 	reg.MustRegister(
-		s.m.rateLimited, s.m.redisErrors, s.m.fanout, s.m.uploads, s.m.scanErrors,
+		s.m.rateLimited, s.m.redisErrors, s.m.fanout, s.m.send, s.m.uploads, s.m.scanErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(st.Conns.Load()) }),
 		counter("chatd_slow_consumer_disconnects_total", "Connections closed 1008 because they could not keep up.", st.SlowConsumerCloses.Load),

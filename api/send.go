@@ -135,6 +135,7 @@ const notifyTimeout = 5 * time.Second
 // with an error then (the REST handler aborts the response, see handleSend), because
 // the contract promises that an error means "not stored".
 func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID, in *SendInput) (*chat.Message, bool, error) {
+	start := time.Now()
 	parentID, attachmentIDs, err := in.validate()
 	if err != nil {
 		return nil, false, err
@@ -165,6 +166,7 @@ func (s *Server) sendMessage(ctx context.Context, sess *Session, roomID chat.ID,
 		return nil, false, err
 	}
 	if created {
+		s.m.send.Observe(time.Since(start).Seconds())
 		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
 		s.notifyMessage(nctx, msg, parent)
 		cancel()

@@ -9,10 +9,14 @@ import (
 )
 
 // userCacheTTL is how long a user read for the hot paths (each send's sender, each
-// upgrade) is reused. A profile change made through this node is seen at once (the
-// PATCH forgets the entry); one made through another node shows in this node's live
-// frames within the TTL. History and every other read come from the store.
-const userCacheTTL = 5 * time.Second
+// upgrade) is reused. A profile change is seen at once: the PATCH forgets the entry
+// here and publishes EventUserChanged, which every node's hub turns into a forget;
+// the TTL only bounds a node that missed that event (a partition). It outlasts the
+// time between a client's connect and its first sends, so that after a reconnect
+// storm the first message of each user does not read the store (with 5 s, every
+// user of a freshly connected benchmark missed at once, a few seconds in).
+// History and every other read come from the store.
+const userCacheTTL = time.Minute
 
 // userCacheMax bounds the cache; past it the map starts afresh (users active in the
 // last TTL refill it).

@@ -52,6 +52,7 @@ type wsHub struct {
 	current map[chat.ID]chat.ID
 
 	presence       presenceCoalescer
+	announcer      presenceAnnouncer
 	presenceFrames presenceFrameCache
 	reads          readBatcher
 
@@ -324,6 +325,9 @@ func (u userSink) Deliver(ev *node.Event) {
 		return
 	case node.EventPresenceBatch:
 		u.h.deliverPresence(ev)
+		return
+	case node.EventUserChanged:
+		u.h.s.users.forget(ev.UserID)
 		return
 	}
 	frame := encodeEvent(ev)

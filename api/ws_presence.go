@@ -60,34 +60,107 @@ type presenceCoalescer struct {
 	pending map[chat.ID]bool
 }
 
-// connected is called when a user's first connection opens (cluster-wide count).
+// presenceAnnouncer tells the cluster-wide presence (persist.Presence) when this
+// node's first connection of a user opens and its last one closes, not on every
+// connection: a user with several tabs, or a reconnect storm of many connections per
+// user, costs one Redis call per user and node. Redis then counts nodes, not
+// connections, and its total still reaches 1 exactly when a user comes online.
+//
+// A user's announcements are made in the order of their connections' opens and
+// closes: each holds the user's stripe lock across the Redis call.
+type presenceAnnouncer struct {
+	stripes [64]sync.Mutex
+	mu      sync.Mutex
+	users   map[chat.ID]*nodePresence
+}
+
+// nodePresence is one user's presence on this node.
+type nodePresence struct {
+	conns     int  // upgraded connections here
+	announced bool // Presence counts this node (a failed Connect is retried by the next connection)
+}
+
+func (a *presenceAnnouncer) stripe(user chat.ID) *sync.Mutex {
+	return &a.stripes[user[15]%byte(len(a.stripes))] // the random end of the id
+}
+
+// add counts a connection and reports whether Presence must be told.
+func (a *presenceAnnouncer) add(user chat.ID) (p *nodePresence, announce bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.users == nil {
+		a.users = make(map[chat.ID]*nodePresence)
+	}
+	p = a.users[user]
+	if p == nil {
+		p = &nodePresence{}
+		a.users[user] = p
+	}
+	p.conns++
+	return p, !p.announced
+}
+
+// remove counts a connection less and reports whether Presence must be told.
+func (a *presenceAnnouncer) remove(user chat.ID) (retract bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.users[user]
+	if p == nil {
+		return false
+	}
+	if p.conns--; p.conns > 0 {
+		return false
+	}
+	delete(a.users, user)
+	return p.announced
+}
+
+// connected is called when one of a user's connections opens.
 func (h *wsHub) connected(c *wsClient) {
+	user := c.sess.UserID
+	lock := h.announcer.stripe(user)
+	lock.Lock()
+	defer lock.Unlock()
+	p, announce := h.announcer.add(user)
+	if !announce {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	total, err := h.s.presence.Connect(ctx, c.sess.UserID, h.s.node.Name())
+	total, err := h.s.presence.Connect(ctx, user, h.s.node.Name())
 	if err != nil {
 		h.s.m.redisErrors.Inc()
 		h.s.log.Warn("presence connect", "err", err)
 		return
 	}
-	h.s.touch.seen(ctx, h.s.store, c.sess.UserID, h.s.cfg.Now()) // throttled: a connect storm is not a write storm
+	h.announcer.mu.Lock()
+	p.announced = true
+	h.announcer.mu.Unlock()
+	h.s.touch.seen(ctx, h.s.store, user, h.s.cfg.Now()) // throttled: a connect storm is not a write storm
 	if total == 1 {
-		h.presenceChanged(c.sess.UserID)
+		h.presenceChanged(user)
 	}
 }
 
 // disconnected is called when one of a user's connections closes.
 func (h *wsHub) disconnected(c *wsClient) {
+	user := c.sess.UserID
+	lock := h.announcer.stripe(user)
+	lock.Lock()
+	defer lock.Unlock()
+	if !h.announcer.remove(user) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	total, err := h.s.presence.Disconnect(ctx, c.sess.UserID, h.s.node.Name())
+	total, err := h.s.presence.Disconnect(ctx, user, h.s.node.Name())
 	if err != nil {
 		h.s.m.redisErrors.Inc()
 		h.s.log.Warn("presence disconnect", "err", err)
 		return
 	}
 	if total == 0 {
-		h.presenceChanged(c.sess.UserID)
+		h.presenceChanged(user)
 	}
 }
 

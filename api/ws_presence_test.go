@@ -37,3 +37,31 @@ func TestPresenceFrameCache(t *testing.T) {
 		t.Fatal("the frame survived a reset")
 	}
 }
+
+func TestPresenceAnnouncer(t *testing.T) {
+	var a presenceAnnouncer
+	u := chat.NewID()
+	p, announce := a.add(u)
+	if !announce {
+		t.Fatal("first connection: want an announcement")
+	}
+	// The announcement failed (Redis down): the next connection tries again.
+	if _, announce = a.add(u); !announce {
+		t.Fatal("second connection after a failed announcement: want a retry")
+	}
+	p.announced = true
+	if _, announce = a.add(u); announce {
+		t.Fatal("third connection of an announced user: want none")
+	}
+	for i, want := range []bool{false, false, true} {
+		if got := a.remove(u); got != want {
+			t.Fatalf("close %d of 3: retract %v, want %v", i+1, got, want)
+		}
+	}
+	if a.remove(u) {
+		t.Fatal("a close of an unknown user retracted presence")
+	}
+	if len(a.users) != 0 {
+		t.Fatalf("users left after the last close: %d", len(a.users))
+	}
+}

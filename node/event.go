@@ -36,6 +36,10 @@ const (
 	// user, published together so that the edge queues them as one burst; each goes
 	// to the client as a presence_updated frame of its own.
 	EventPresenceBatch EventType = "_presence_batch"
+	// EventUserChanged is internal: the user (UserID) changed their profile, and
+	// every node drops its cached copy, so that the sender shown in new messages is
+	// the new profile on every node at once, not after a cache's lifetime.
+	EventUserChanged EventType = "_user_changed"
 )
 
 // KickEvent is the payload of EventKick.
