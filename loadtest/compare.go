@@ -38,6 +38,7 @@ var headlines = []struct {
 	{"latency p99", "ms", false, func(r *Report) float64 { return r.Deliveries.Latency.P99 }},
 	{"latency p99.9", "ms", false, func(r *Report) float64 { return r.Deliveries.Latency.P999 }},
 	{"latency max", "ms", false, func(r *Report) float64 { return r.Deliveries.Latency.Max }},
+	{"steady latency p99", "ms", false, steadyP99},
 	{"lost", "", false, func(r *Report) float64 { return float64(r.Delivery.Lost) }},
 	{"duplicates", "", false, func(r *Report) float64 { return float64(r.Delivery.Dups) }},
 	{"reordered", "", false, func(r *Report) float64 { return float64(r.Delivery.Reorders) }},
@@ -49,6 +50,14 @@ var headlines = []struct {
 	{"deliveries per server CPU-s", "", true, func(r *Report) float64 { return r.Server.DeliveriesPerCPU }},
 	{"upgrades per server CPU-s", "", true, func(r *Report) float64 { return r.Server.UpgradesPerCPU }},
 	{"client CPU share", "%", false, func(r *Report) float64 { return r.Client.Utilization * 100 }},
+}
+
+// steadyP99 is the p99 after the warm-up, or NaN for a run without one.
+func steadyP99(r *Report) float64 {
+	if r.Deliveries.Steady == nil {
+		return math.NaN()
+	}
+	return r.Deliveries.Steady.P99
 }
 
 // positive passes a per-connection memory figure, or NaN when it is not one (the

@@ -96,6 +96,11 @@ type Config struct {
 	// at 100 per node by default (--max-conns-per-user); fewer users means fewer
 	// (slow, argon2-hashed) registrations.
 	ConnsPerUser int
+	// Warmup is the start of the load phase left out of the steady-state latency,
+	// reported beside the whole run's (0: none). The first seconds carry one-off
+	// costs (connections' first commands, rooms' first commits, presence of the
+	// users who just joined) that a steady rate does not.
+	Warmup time.Duration
 	// MaxMessages bounds the sends (0: Rate*Duration, so the time bound decides).
 	MaxMessages int64
 	// MessageSize is the length of each message's content in bytes (0: 64).
@@ -217,6 +222,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("loadtest: --rate %g outside 0..%d", c.Rate, maxRate)
 	case c.Duration > maxDuration:
 		return fmt.Errorf("loadtest: --duration %s over %s", c.Duration, maxDuration)
+	case c.Warmup < 0 || (c.Warmup > 0 && c.Warmup >= c.Duration):
+		return fmt.Errorf("loadtest: --warmup %s outside 0..duration (%s)", c.Warmup, c.Duration)
 	case c.ConnsPerUser < 1 || c.ConnsPerUser > 100:
 		return fmt.Errorf("loadtest: conns per user %d outside 1..100 (the server's per-user cap)", c.ConnsPerUser)
 	case c.MessageSize < 32 || c.MessageSize > 10_000:

@@ -45,6 +45,8 @@ func TestNormalizeRejects(t *testing.T) {
 		"no duration":      {Scenario: Fanout, Duration: -1},
 		"rate needs users": {Scenario: Rooms, Conns: 100, Rate: 200},
 		"publishers":       {Scenario: Fanout, Conns: 10, Publishers: 11},
+		"warm-up too long": {Scenario: Fanout, Duration: time.Second, Warmup: time.Second},
+		"negative warm-up": {Scenario: Fanout, Duration: time.Second, Warmup: -time.Second},
 	} {
 		if c.Targets == nil && name != "no targets" {
 			c.Targets = oneTarget

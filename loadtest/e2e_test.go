@@ -75,7 +75,7 @@ func TestEndToEnd(t *testing.T) {
 			}
 			var progress bytes.Buffer
 			rep, err := Run(context.Background(), Config{
-				Scenario: tc.scenario, Targets: ts, Conns: 50, Rate: 20, Duration: 3 * time.Second,
+				Scenario: tc.scenario, Targets: ts, Conns: 50, Rate: 20, Duration: 3 * time.Second, Warmup: time.Second,
 				MaxConnsPerProcess: tc.perProc, Spawn: InProcess(nil), Progress: &progress,
 			})
 			if err != nil {
@@ -115,6 +115,10 @@ func checkRun(t *testing.T, rep *Report, workers int) {
 	}
 	if rep.Deliveries.Latency.Count == 0 || rep.Deliveries.Latency.P99 <= 0 {
 		t.Errorf("no latency: %+v", rep.Deliveries)
+	}
+	// The steady part leaves out the first second of the load (one of three).
+	if st := rep.Deliveries.Steady; st == nil || st.Count == 0 || st.Count >= rep.Deliveries.Latency.Count {
+		t.Errorf("steady latency %+v, want some but not all of the %d deliveries", st, rep.Deliveries.Latency.Count)
 	}
 	if rep.Failures != 0 {
 		t.Errorf("failures: %v", rep.Errors)

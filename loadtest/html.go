@@ -228,5 +228,8 @@ func latencyRows(r *Report) []named {
 	if r.Deliveries.SameNode != nil {
 		rows = append(rows, named{"delivery, same node", *r.Deliveries.SameNode}, named{"delivery, cross node", *r.Deliveries.CrossNode})
 	}
+	if r.Deliveries.Steady != nil {
+		rows = append(rows, named{fmt.Sprintf("delivery after the first %gs", r.Settings.WarmupSeconds), *r.Deliveries.Steady})
+	}
 	return append(rows, named{"send ack", r.Messages.AckLatency}, named{"handshake", r.Connections.Handshake})
 }

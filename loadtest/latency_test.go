@@ -90,15 +90,41 @@ func TestMergeSeries(t *testing.T) {
 		{Series: []Point{{T: 1, Conns: 10, Sent: 5, Delivered: 50, Hist: encodeHist(h1)}, {T: 2, Conns: 10}}},
 		{Series: []Point{{T: 1.01, Conns: 20, Sent: 1, Delivered: 7, Hist: encodeHist(h2)}}},
 	}
-	s, err := mergeSeries(res)
+	s, steady, err := mergeSeries(res, -1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if steady.TotalCount() != 0 {
+		t.Fatalf("no warm-up asked, but %d steady latencies", steady.TotalCount())
 	}
 	if len(s) != 2 || s[0].T != 1.01 || s[0].Conns != 30 || s[0].Sent != 6 || s[0].Delivered != 57 || s[1].Conns != 10 {
 		t.Fatalf("series %+v", s)
 	}
 	if s[0].P50 != 1 || s[0].Max < 8.99 || s[0].Hist != nil {
 		t.Fatalf("second 0 latencies %+v", s[0])
+	}
+}
+
+// The steady-state histogram holds only the seconds that began after the warm-up.
+func TestMergeSeriesSteady(t *testing.T) {
+	early, late := newHist(), newHist()
+	for range 10 {
+		recordInto(early, time.Second)
+	}
+	recordInto(late, 3*time.Millisecond)
+	recordInto(late, 5*time.Millisecond)
+	res := []*workerResult{{Series: []Point{
+		{T: 10, Hist: encodeHist(early)}, // began at 0
+		{T: 11, Hist: encodeHist(early)}, // began at 10: still in the warm-up (load from 8, warm-up 3 s)
+		{T: 12, Hist: encodeHist(late)},  // began at 11
+		{T: 13, Hist: encodeHist(late)},
+	}}}
+	_, steady, err := mergeSeries(res, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summarize(steady); steady.TotalCount() != 4 || got.Max > 5.1 {
+		t.Fatalf("steady: %d latencies, %+v; want the 4 after the warm-up, max 5 ms", steady.TotalCount(), got)
 	}
 }
 

@@ -63,11 +63,19 @@ func (r *Report) merge(results []*workerResult) error {
 	r.Client.Cores, r.Client.Processes = cores(), inProcess
 	r.Client.LagP99, r.Client.LagMax = l.P99, l.Max
 	r.Client.judge()
-	series, err := mergeSeries(results)
+	steadyFrom := -1.0
+	if r.Settings.WarmupSeconds > 0 {
+		steadyFrom = r.Phases.LoadStart + r.Settings.WarmupSeconds
+	}
+	series, steady, err := mergeSeries(results, steadyFrom)
 	if err != nil {
 		return err
 	}
 	r.Series = series
+	if steadyFrom >= 0 {
+		s := summarize(steady)
+		r.Deliveries.Steady = &s
+	}
 	return nil
 }
 
@@ -99,13 +107,17 @@ func (r *Report) mergeCounters(w *workerResult) {
 }
 
 // mergeSeries adds the workers' seconds up index by index (the workers start within
-// milliseconds of each other) and reads each second's merged percentiles.
-func mergeSeries(results []*workerResult) ([]Point, error) {
+// milliseconds of each other) and reads each second's merged percentiles. steady
+// merges the latencies of the seconds that began at or after steadyFrom (seconds
+// since the connect phase began; negative: none).
+func mergeSeries(results []*workerResult, steadyFrom float64) (series []Point, steady *hdrhistogram.Histogram, err error) {
+	steady = newHist()
 	n := 0
 	for _, w := range results {
 		n = max(n, len(w.Series))
 	}
 	out := make([]Point, n)
+	began := 0.0 // when the second being merged began: the previous point's time
 	for i := range out {
 		h := newHist()
 		p := &out[i]
@@ -122,13 +134,17 @@ func mergeSeries(results []*workerResult) ([]Point, error) {
 			p.Delivered += q.Delivered
 			p.Errors += q.Errors
 			if err := mergeEncoded(h, q.Hist); err != nil {
-				return nil, fmt.Errorf("loadtest: worker %d second %d: %w", w.Index, i, err)
+				return nil, nil, fmt.Errorf("loadtest: worker %d second %d: %w", w.Index, i, err)
 			}
 		}
 		s := summarize(h)
 		p.P50, p.P99, p.Max = s.P50, s.P99, s.Max
+		if steadyFrom >= 0 && began >= steadyFrom {
+			steady.Merge(h)
+		}
+		began = p.T
 	}
-	return out, nil
+	return out, steady, nil
 }
 
 // server derives the server figures from /metrics read before the connections

@@ -47,6 +47,7 @@ type Settings struct {
 	Publishers      int      `json:"publishers"`
 	Rate            float64  `json:"rate"`
 	DurationSeconds float64  `json:"duration_seconds"`
+	WarmupSeconds   float64  `json:"warmup_seconds,omitempty"`
 	MaxMessages     int64    `json:"max_messages"`
 	MessageSize     int      `json:"message_size"`
 	Sources         int      `json:"source_addresses"`
@@ -83,6 +84,9 @@ type Deliveries struct {
 	// then crossed nodes: to the room's owner, or from it, or both).
 	SameNode  *Latency `json:"latency_same_node,omitempty"`
 	CrossNode *Latency `json:"latency_cross_node,omitempty"`
+	// Steady is Latency without the warm-up (--warmup): the deliveries of the whole
+	// seconds that began at least WarmupSeconds into the load phase.
+	Steady *Latency `json:"latency_steady,omitempty"`
 }
 
 // Server is read from the targets' /metrics (all targets summed).
@@ -126,7 +130,7 @@ func newReport(c *Config, l *layout, sources, workers int) *Report {
 	}
 	r.Settings = Settings{
 		Targets: targets, Conns: c.Conns, Rooms: l.Rooms, Members: l.Members, Users: l.Users,
-		Publishers: l.Publishers, Rate: c.Rate, DurationSeconds: c.Duration.Seconds(),
+		Publishers: l.Publishers, Rate: c.Rate, DurationSeconds: c.Duration.Seconds(), WarmupSeconds: c.Warmup.Seconds(),
 		MaxMessages: c.MaxMessages, MessageSize: c.MessageSize, Sources: sources, Workers: workers,
 	}
 	r.Connections.Target = int64(c.Conns)
@@ -187,6 +191,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if d.SameNode != nil {
 		p("  same node", "%s", *d.SameNode)
 		p("  cross node", "%s", *d.CrossNode)
+	}
+	if d.Steady != nil {
+		p("  steady", "%s  (after the first %gs of load)", *d.Steady, r.Settings.WarmupSeconds)
 	}
 	v := r.Delivery
 	verdict := "OK"

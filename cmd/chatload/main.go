@@ -133,6 +133,7 @@ type options struct {
 	publishers   int
 	connsPerUser int
 	maxMessages  int64
+	warmup       time.Duration
 	size         int
 	dialConc     int
 	connectTO    time.Duration
@@ -162,6 +163,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.rate, "rate", 0, "messages per second, all publishers together; default: the scenario's")
 	fs.IntVar(&o.publishers, "publishers", 0, "fanout: publishing users (default rate/0.8, under the 10 per 10 s limit)")
 	fs.IntVar(&o.connsPerUser, "conns-per-user", 50, "connections per user (the server allows 100 per node)")
+	fs.DurationVar(&o.warmup, "warmup", 0, "leave the first part of the load phase out of a steady-state latency, reported beside the whole run's")
 	fs.Int64Var(&o.maxMessages, "max-messages", 0, "stop after this many sends (default rate*duration)")
 	fs.IntVar(&o.size, "size", 64, "message content bytes (32-10000)")
 	fs.IntVar(&o.dialConc, "dial-concurrency", 512, "WebSocket handshakes in flight")
@@ -214,7 +216,7 @@ func (o *options) config(ctx context.Context, stderr io.Writer) (loadtest.Config
 	}
 	cfg := loadtest.Config{
 		Scenario: o.scenario, Targets: targets, Duration: o.duration, Conns: o.conns, Rooms: o.rooms,
-		Rate: o.rate, Publishers: o.publishers, ConnsPerUser: o.connsPerUser, MaxMessages: o.maxMessages,
+		Rate: o.rate, Publishers: o.publishers, ConnsPerUser: o.connsPerUser, MaxMessages: o.maxMessages, Warmup: o.warmup,
 		MessageSize: o.size, DialConcurrency: o.dialConc, ConnectTimeout: o.connectTO, DrainTimeout: o.drainTO,
 		Sources: o.sources, MaxConnsPerProcess: o.perProcess,
 		Log: slog.New(slog.NewTextHandler(o.logTo, &slog.HandlerOptions{Level: level})),

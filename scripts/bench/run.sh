@@ -19,6 +19,7 @@
 #   IDLE_CONNS [19000]  STORM_CONNS [10000]  FANOUT_CONNS [5000]  FANOUT_RATE [40]
 #   LATENCY_RATE [2000]  LATENCY_CONNS [4000]  LATENCY_ROOMS [2000]  DURATION [20s]
 #   WRITE_DELAY [0]      the nodes' --ws-write-delay (e.g. 500ms for the fan-out goal)
+#   WARMUP [5s]          latency: also report the latency without the load's first WARMUP
 # Server CPU comes from the nodes' own process_cpu_seconds_total (/proc/PID/stat), so
 # the load generator's share of the two cores is not counted as the server's.
 set -euo pipefail
@@ -48,6 +49,7 @@ LATENCY_CONNS=${LATENCY_CONNS:-4000}
 LATENCY_ROOMS=${LATENCY_ROOMS:-2000}
 DURATION=${DURATION:-20s}
 WRITE_DELAY=${WRITE_DELAY:-0}
+WARMUP=${WARMUP:-5s}
 HTTP_BASE=18281 GOSSIP_BASE=18946 PEER_BASE=18956 DEBUG_BASE=16160
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -189,9 +191,12 @@ suite_latency() {
 	local n
 	for n in 1 3; do
 		start_cluster "$n"
-		load rooms "latency$n" "$n" --conns "$LATENCY_CONNS" --rooms "$LATENCY_ROOMS" --rate "$LATENCY_RATE" --duration "$DURATION"
+		load rooms "latency$n" "$n" --conns "$LATENCY_CONNS" --rooms "$LATENCY_ROOMS" --rate "$LATENCY_RATE" --duration "$DURATION" --warmup "$WARMUP"
 		for q in p50 p99 p999; do
 			stat "latency ($n node): $q" ms ".deliveries.latency.${q}_ms" "$OUT"/latency$n-*.json
+		done
+		for q in p50 p99 p999; do
+			stat "latency ($n node), after the first $WARMUP: $q" ms ".deliveries.latency_steady.${q}_ms" "$OUT"/latency$n-*.json
 		done
 		stat "latency ($n node): acked msgs/s" /s '.messages.per_second' "$OUT"/latency$n-*.json
 		stat "latency ($n node): lost" '' '.delivery.lost' "$OUT"/latency$n-*.json
