@@ -138,7 +138,7 @@ func (h *wsHub) connected(c *wsClient) {
 	h.announcer.mu.Unlock()
 	h.s.touch.seen(ctx, h.s.store, user, h.s.cfg.Now()) // throttled: a connect storm is not a write storm
 	if total == 1 {
-		h.presenceChanged(user)
+		h.presence.cameOnline(user, time.Now())
 	}
 }
 
@@ -161,6 +161,24 @@ func (h *wsHub) disconnected(c *wsClient) {
 	}
 	if total == 0 {
 		h.presenceChanged(user)
+	}
+}
+
+// onlineGrace is how long a user who just came online waits before being announced,
+// so that the join_room a client sends right after connecting (a new current room)
+// goes out in the same presence_updated instead of a second one a second later. In
+// a reconnect storm that halves the presence frames, each of which goes to every
+// connection of everyone sharing a room with the user.
+const onlineGrace = 500 * time.Millisecond
+
+// cameOnline marks user pending, to be published no earlier than onlineGrace from
+// now (and within presenceEvery of the previous publication, as every change).
+func (p *presenceCoalescer) cameOnline(user chat.ID, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending[user] = true
+	if hold := now.Add(onlineGrace - presenceEvery); hold.After(p.last[user]) {
+		p.last[user] = hold
 	}
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -63,5 +64,24 @@ func TestPresenceAnnouncer(t *testing.T) {
 	}
 	if len(a.users) != 0 {
 		t.Fatalf("users left after the last close: %d", len(a.users))
+	}
+}
+
+// A user who came online is announced after onlineGrace, once, with whatever
+// changed meanwhile (the join that follows a connect).
+func TestPresenceOnlineGrace(t *testing.T) {
+	p := presenceCoalescer{last: make(map[chat.ID]time.Time), pending: make(map[chat.ID]bool)}
+	u := chat.NewID()
+	t0 := time.Now()
+	p.cameOnline(u, t0)
+	if due := p.due(t0.Add(onlineGrace / 2)); len(due) != 0 {
+		t.Fatalf("announced %v within the grace", due)
+	}
+	p.pending[u] = true // the join right after the connect
+	if due := p.due(t0.Add(onlineGrace)); len(due) != 1 || due[0] != u {
+		t.Fatalf("after the grace: due %v, want the user once", due)
+	}
+	if due := p.due(t0.Add(onlineGrace + presenceEvery/2)); len(due) != 0 {
+		t.Fatalf("a second announcement: %v", due)
 	}
 }
