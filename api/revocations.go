@@ -19,8 +19,11 @@ const (
 	revocationsFresh = time.Second
 	// revocationsOverlap is how far before the newest revocation seen each read goes
 	// back, so that revocations committed out of their timestamps' order, or stamped
-	// by a node whose clock is a little behind, are not skipped.
-	revocationsOverlap = 10 * time.Second
+	// by a node whose clock is behind (by less than this), are not skipped. Logouts
+	// are rare next to requests, so re-reading a minute of them costs little.
+	revocationsOverlap = time.Minute
+	// revocationsReadTimeout bounds one read of the store's list.
+	revocationsReadTimeout = 5 * time.Second
 	// revocationsSweep is how often expired revocations leave the copy.
 	revocationsSweep = time.Minute
 )
@@ -37,13 +40,20 @@ type revocationList struct {
 	store persist.TokenStore
 	now   func() chat.Time
 
-	// readAt is when the copy was last read from the store, in monotonic
-	// nanoseconds since start (0: never).
+	// readAt is when the last store read began, in monotonic nanoseconds since
+	// start (0: never): the copy is as fresh as that.
 	readAt atomic.Int64
-	readMu sync.Mutex // one store read at a time; guards mark, sweptAt
+	// reading holds the one store read at a time (a channel, so that a waiting
+	// check can give up with its context). reads counts the reads done, and
+	// lastErr is the last one's outcome: a check that waited for a read uses it
+	// rather than reading again, so a slow store costs one read per round, not
+	// one per waiting check.
+	reading chan struct{}
+	reads   atomic.Uint64
+	lastErr error // guarded by reading
 
-	mark    chat.Time // the newest revoked_at read
-	sweptAt chat.Time
+	mark    chat.Time // the newest revoked_at read; guarded by reading
+	sweptAt chat.Time // guarded by reading
 
 	mu  sync.RWMutex
 	ids map[string]chat.Time // token ID -> when it expires anyway
@@ -53,7 +63,7 @@ type revocationList struct {
 var monoStart = time.Now()
 
 func newRevocationList(store persist.TokenStore, now func() chat.Time) *revocationList {
-	return &revocationList{store: store, now: now, ids: make(map[string]chat.Time)}
+	return &revocationList{store: store, now: now, ids: make(map[string]chat.Time), reading: make(chan struct{}, 1)}
 }
 
 // has reports whether the token ID is revoked.
@@ -85,14 +95,32 @@ func (l *revocationList) fresh() bool {
 // refresh reads the store's revocations since the last read (all unexpired ones
 // the first time) unless the copy is fresh.
 func (l *revocationList) refresh(ctx context.Context) error {
+	// reads is loaded before readAt: a check that finds the copy stale then either
+	// sees a read finish after that point or makes its own.
+	before := l.reads.Load()
 	if l.fresh() {
 		return nil
 	}
-	l.readMu.Lock()
-	defer l.readMu.Unlock()
-	if l.fresh() { // read by another check while this one waited
-		return nil
+	select {
+	case l.reading <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("api: read revoked tokens: %w", ctx.Err())
 	}
+	defer func() { <-l.reading }()
+	if l.reads.Load() != before { // a read finished while this check waited: its outcome
+		return l.lastErr
+	}
+	// Not the caller's context: waiting checks take this read's outcome, which must
+	// not be the cancellation of one request whose client went away.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revocationsReadTimeout)
+	l.lastErr = l.read(rctx)
+	cancel()
+	l.reads.Add(1)
+	return l.lastErr
+}
+
+// read brings the copy up to date; the caller holds reading.
+func (l *revocationList) read(ctx context.Context) error {
 	var since chat.Time
 	if l.readAt.Load() != 0 {
 		since = l.mark.Add(-revocationsOverlap)
@@ -117,6 +145,6 @@ func (l *revocationList) refresh(ctx context.Context) error {
 		l.sweptAt = now
 	}
 	l.mu.Unlock()
-	l.readAt.Store(max(started, 1))
+	l.readAt.Store(max(started, 1)) // before the caller counts the read (see refresh)
 	return nil
 }

@@ -71,3 +71,58 @@ func TestRevocationList(t *testing.T) {
 		t.Error("a check against a stale copy with the store closed succeeded")
 	}
 }
+
+// slowTokens is a real store whose revocation reads are counted and held until
+// released: the list's waiting checks must share one read.
+type slowTokens struct {
+	persist.Store
+	reads   atomic.Int32
+	release chan struct{}
+}
+
+func (s *slowTokens) RevokedTokens(ctx context.Context, since chat.Time) ([]persist.RevokedToken, error) {
+	s.reads.Add(1)
+	<-s.release
+	return s.Store.RevokedTokens(ctx, since)
+}
+
+func TestRevocationListOneReadForWaiters(t *testing.T) {
+	ctx := context.Background()
+	store, err := persist.OpenEmbedded(ctx, t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	slow := &slowTokens{Store: store, release: make(chan struct{})}
+	l := newRevocationList(slow, chat.Now)
+	const checks = 20
+	errs := make(chan error, checks)
+	for range checks {
+		go func() {
+			_, err := l.has(ctx, "x")
+			errs <- err
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for slow.reads.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(slow.release) // every read from now on returns at once
+	for range checks {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := slow.reads.Load(); n != 1 {
+		t.Fatalf("%d concurrent checks of a stale list made %d store reads, want 1", checks, n)
+	}
+	// A check that gives up while waiting for the read answers with its context's error.
+	l.readAt.Store(1)
+	l.reading <- struct{}{} // a read in progress
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := l.has(cctx, "x"); err == nil {
+		t.Fatal("a cancelled check waiting for the read succeeded")
+	}
+	<-l.reading
+}

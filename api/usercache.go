@@ -27,6 +27,10 @@ const userCacheMax = 100000
 type userCache struct {
 	mu sync.Mutex
 	m  map[chat.ID]cachedUser
+	// forgets counts forget calls: a read that a forget overtook (the store read
+	// began before the profile changed, the forget came before the insert) is not
+	// cached, or the old profile would stay for a whole TTL.
+	forgets uint64
 }
 
 type cachedUser struct {
@@ -40,6 +44,7 @@ func (c *userCache) get(ctx context.Context, s *Server, sess *Session) (*chat.Us
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.m[sess.UserID]
+	forgets := c.forgets
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		u := e.user
@@ -50,11 +55,14 @@ func (c *userCache) get(ctx context.Context, s *Server, sess *Session) (*chat.Us
 		return nil, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forgets != forgets {
+		return u, nil
+	}
 	if c.m == nil || len(c.m) >= userCacheMax {
 		c.m = make(map[chat.ID]cachedUser)
 	}
 	c.m[u.ID] = cachedUser{user: *u, expires: now.Add(userCacheTTL)}
-	c.mu.Unlock()
 	return u, nil
 }
 
@@ -62,5 +70,6 @@ func (c *userCache) get(ctx context.Context, s *Server, sess *Session) (*chat.Us
 func (c *userCache) forget(id chat.ID) {
 	c.mu.Lock()
 	delete(c.m, id)
+	c.forgets++
 	c.mu.Unlock()
 }

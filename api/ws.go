@@ -201,9 +201,9 @@ func (h *wsHub) release(c *wsClient) {
 		delete(h.perIP, c.ip)
 	}
 	h.mu.Unlock()
-	if c.conn.Load() != nil {
-		h.disconnected(c)
-	}
+	// Also after a failed upgrade: the connection was counted while another of the
+	// user's was announced or retracted.
+	h.disconnected(c)
 }
 
 func addTo[K comparable](m map[K]map[*wsClient]struct{}, k K, c *wsClient) {
@@ -329,6 +329,9 @@ func (u userSink) Deliver(ev *node.Event) {
 	case node.EventUserChanged:
 		u.h.s.users.forget(ev.UserID)
 		return
+	}
+	if strings.HasPrefix(string(ev.Type), "_") {
+		return // internal, of a newer node: never a client's frame
 	}
 	frame := encodeEvent(ev)
 	if frame == nil {

@@ -60,107 +60,95 @@ type presenceCoalescer struct {
 	pending map[chat.ID]bool
 }
 
-// presenceAnnouncer tells the cluster-wide presence (persist.Presence) when this
-// node's first connection of a user opens and its last one closes, not on every
-// connection: a user with several tabs, or a reconnect storm of many connections per
-// user, costs one Redis call per user and node. Redis then counts nodes, not
-// connections, and its total still reaches 1 exactly when a user comes online.
+// presenceAnnouncer tells the cluster-wide presence (persist.Presence) whether
+// this node holds connections of a user: when its first connection opens and its
+// last one closes, not on every connection. A user with several tabs, or a
+// reconnect storm of many connections per user, costs one Redis call per user and
+// node; Redis counts nodes, not connections, and its total still reaches 1 exactly
+// when a user comes online anywhere.
 //
-// A user's announcements are made in the order of their connections' opens and
-// closes: each holds the user's stripe lock across the Redis call.
+// The truth is the hub's own count (h.users, kept by admit and release); the
+// announcer only brings Presence in line with it, under the user's stripe lock, so
+// one user's announcements are made one at a time and in order, whichever of a
+// connection's open and close runs first. A failed call is retried by the user's
+// next connection or close, and by the heartbeat.
 type presenceAnnouncer struct {
-	stripes [64]sync.Mutex
-	mu      sync.Mutex
-	users   map[chat.ID]*nodePresence
-}
-
-// nodePresence is one user's presence on this node.
-type nodePresence struct {
-	conns     int  // upgraded connections here
-	announced bool // Presence counts this node (a failed Connect is retried by the next connection)
+	stripes   [64]sync.Mutex
+	mu        sync.Mutex
+	announced map[chat.ID]bool // Presence counts this node for the user
 }
 
 func (a *presenceAnnouncer) stripe(user chat.ID) *sync.Mutex {
-	return &a.stripes[user[15]%byte(len(a.stripes))] // the random end of the id
+	return &a.stripes[stripeOf(user, len(a.stripes))]
 }
 
-// add counts a connection and reports whether Presence must be told.
-func (a *presenceAnnouncer) add(user chat.ID) (p *nodePresence, announce bool) {
+// stripeOf picks a user's stripe by the random end of the id (a UUIDv7 begins
+// with its time).
+func stripeOf(user chat.ID, n int) int { return int(user[15]) % n }
+
+func (a *presenceAnnouncer) isAnnounced(user chat.ID) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.users == nil {
-		a.users = make(map[chat.ID]*nodePresence)
-	}
-	p = a.users[user]
-	if p == nil {
-		p = &nodePresence{}
-		a.users[user] = p
-	}
-	p.conns++
-	return p, !p.announced
+	return a.announced[user]
 }
 
-// remove counts a connection less and reports whether Presence must be told.
-func (a *presenceAnnouncer) remove(user chat.ID) (retract bool) {
+func (a *presenceAnnouncer) set(user chat.ID, on bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p := a.users[user]
-	if p == nil {
-		return false
+	if !on {
+		delete(a.announced, user)
+		return
 	}
-	if p.conns--; p.conns > 0 {
-		return false
+	if a.announced == nil {
+		a.announced = make(map[chat.ID]bool)
 	}
-	delete(a.users, user)
-	return p.announced
+	a.announced[user] = true
 }
 
 // connected is called when one of a user's connections opens.
-func (h *wsHub) connected(c *wsClient) {
-	user := c.sess.UserID
+func (h *wsHub) connected(c *wsClient) { h.announcePresence(c.sess.UserID) }
+
+// disconnected is called when one of a user's connections closes.
+func (h *wsHub) disconnected(c *wsClient) { h.announcePresence(c.sess.UserID) }
+
+// announcePresence tells Presence whether this node holds connections of user, if
+// that changed since it last told it.
+func (h *wsHub) announcePresence(user chat.ID) {
 	lock := h.announcer.stripe(user)
 	lock.Lock()
 	defer lock.Unlock()
-	p, announce := h.announcer.add(user)
-	if !announce {
+	h.mu.Lock()
+	here := len(h.users[user]) > 0
+	h.mu.Unlock()
+	if here == h.announcer.isAnnounced(user) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if !here {
+		// Retracted even when Redis fails: its entry then expires with the TTL.
+		h.announcer.set(user, false)
+		total, err := h.s.presence.Disconnect(ctx, user, h.s.node.Name())
+		if err != nil {
+			h.s.m.redisErrors.Inc()
+			h.s.log.Warn("presence disconnect", "err", err)
+			return
+		}
+		if total == 0 {
+			h.presenceChanged(user)
+		}
+		return
+	}
 	total, err := h.s.presence.Connect(ctx, user, h.s.node.Name())
 	if err != nil {
 		h.s.m.redisErrors.Inc()
 		h.s.log.Warn("presence connect", "err", err)
 		return
 	}
-	h.announcer.mu.Lock()
-	p.announced = true
-	h.announcer.mu.Unlock()
+	h.announcer.set(user, true)
 	h.s.touch.seen(ctx, h.s.store, user, h.s.cfg.Now()) // throttled: a connect storm is not a write storm
 	if total == 1 {
 		h.presence.cameOnline(user, time.Now())
-	}
-}
-
-// disconnected is called when one of a user's connections closes.
-func (h *wsHub) disconnected(c *wsClient) {
-	user := c.sess.UserID
-	lock := h.announcer.stripe(user)
-	lock.Lock()
-	defer lock.Unlock()
-	if !h.announcer.remove(user) {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	total, err := h.s.presence.Disconnect(ctx, user, h.s.node.Name())
-	if err != nil {
-		h.s.m.redisErrors.Inc()
-		h.s.log.Warn("presence disconnect", "err", err)
-		return
-	}
-	if total == 0 {
-		h.presenceChanged(user)
 	}
 }
 
@@ -364,6 +352,37 @@ func equalPtr[T comparable](a, b *T) bool {
 	return a == b || (a != nil && b != nil && *a == *b)
 }
 
+// refreshAnnounced renews this node's presence entries of users, one stripe at a
+// time under its lock: only users still announced are renewed (a retraction takes
+// the same lock), and an entry the store lost (a Redis restarted empty) is written
+// again, so presence recovers within one heartbeat.
+func (h *wsHub) refreshAnnounced(ctx context.Context, users []chat.ID) {
+	a := &h.announcer
+	var byStripe [len(a.stripes)][]chat.ID
+	for _, u := range users {
+		i := stripeOf(u, len(a.stripes))
+		byStripe[i] = append(byStripe[i], u)
+	}
+	for i, us := range byStripe {
+		if len(us) == 0 {
+			continue
+		}
+		a.stripes[i].Lock()
+		live := us[:0]
+		for _, u := range us {
+			if a.isAnnounced(u) {
+				live = append(live, u)
+			}
+		}
+		err := h.s.presence.Refresh(ctx, live, h.s.node.Name())
+		a.stripes[i].Unlock()
+		if err != nil {
+			h.s.m.redisErrors.Inc()
+			h.s.log.Warn("presence refresh", "err", err)
+		}
+	}
+}
+
 // heartbeat renews presence and last_seen of the users connected here.
 func (h *wsHub) heartbeat() {
 	h.mu.Lock()
@@ -374,9 +393,7 @@ func (h *wsHub) heartbeat() {
 	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := h.s.presence.Refresh(ctx, users); err != nil {
-		h.s.log.Warn("presence refresh", "err", err)
-	}
+	h.refreshAnnounced(ctx, users)
 	now := h.s.cfg.Now()
 	for _, u := range users {
 		_ = h.s.store.TouchUser(ctx, u, now)

@@ -39,31 +39,49 @@ func TestPresenceFrameCache(t *testing.T) {
 	}
 }
 
+// The announcer follows the hub's count of a user's connections, whatever order a
+// connection's open and close reach it in.
 func TestPresenceAnnouncer(t *testing.T) {
-	var a presenceAnnouncer
+	e := newEnv(t, "embedded")
+	h := e.api.hub
 	u := chat.NewID()
-	p, announce := a.add(u)
-	if !announce {
-		t.Fatal("first connection: want an announcement")
-	}
-	// The announcement failed (Redis down): the next connection tries again.
-	if _, announce = a.add(u); !announce {
-		t.Fatal("second connection after a failed announcement: want a retry")
-	}
-	p.announced = true
-	if _, announce = a.add(u); announce {
-		t.Fatal("third connection of an announced user: want none")
-	}
-	for i, want := range []bool{false, false, true} {
-		if got := a.remove(u); got != want {
-			t.Fatalf("close %d of 3: retract %v, want %v", i+1, got, want)
+	online := func() bool {
+		t.Helper()
+		on, err := e.api.presence.Connected(ctx5(t), []chat.ID{u})
+		if err != nil {
+			t.Fatal(err)
 		}
+		return on[u]
 	}
-	if a.remove(u) {
-		t.Fatal("a close of an unknown user retracted presence")
+	c1 := &wsClient{hub: h, sess: &Session{UserID: u, TokenID: "t1"}, ip: "192.0.2.1"}
+	c2 := &wsClient{hub: h, sess: &Session{UserID: u, TokenID: "t2"}, ip: "192.0.2.1"}
+	for _, c := range []*wsClient{c1, c2} {
+		if err := h.admit(c); err != nil {
+			t.Fatal(err)
+		}
+		h.connected(c)
 	}
-	if len(a.users) != 0 {
-		t.Fatalf("users left after the last close: %d", len(a.users))
+	if !online() || !h.announcer.isAnnounced(u) {
+		t.Fatal("two connections: want the user announced")
+	}
+	h.release(c1)
+	if !online() {
+		t.Fatal("one of two connections closed: want the user still online")
+	}
+	h.release(c2)
+	if online() || h.announcer.isAnnounced(u) {
+		t.Fatal("both closed: want the user retracted")
+	}
+	// A connection that closes before its open is announced (the close wins the
+	// stripe lock): the late open must not announce a user with no connection.
+	c3 := &wsClient{hub: h, sess: &Session{UserID: u, TokenID: "t3"}, ip: "192.0.2.1"}
+	if err := h.admit(c3); err != nil {
+		t.Fatal(err)
+	}
+	h.release(c3)
+	h.connected(c3)
+	if online() || h.announcer.isAnnounced(u) {
+		t.Fatal("a late open of a closed connection announced the user")
 	}
 }
 

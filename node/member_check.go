@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -11,6 +12,11 @@ import (
 // ErrNoAnswer means the room's owner could not be asked (no owner yet, ownership
 // moving, the link down, no reply in time). The caller answers from the store.
 var ErrNoAnswer = errors.New("node: the room's owner did not answer")
+
+// memberCheckTimeout bounds the wait for the owner's answer: the store can answer
+// instead, so a slow owner, or one from before this request existed (it ignores
+// the frame, during a rolling upgrade), costs a join this much, not remoteTimeout.
+const memberCheckTimeout = 500 * time.Millisecond
 
 type wireMemberReq struct {
 	ID   uint64  `json:"id"`
@@ -42,7 +48,7 @@ func (n *Node) CheckMember(ctx context.Context, roomID, user chat.ID) error {
 		}
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, remoteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, memberCheckTimeout)
 	defer cancel()
 	payload, err := n.cluster.call(ctx, owner, kindMemberReq, func(id uint64) []byte {
 		return encodeWire(&wireMemberReq{ID: id, Room: roomID, User: user})
@@ -65,7 +71,7 @@ func (n *Node) CheckMember(ctx context.Context, roomID, user chat.ID) error {
 func (n *Node) checkMemberOwned(ctx context.Context, roomID, user chat.ID) error {
 	r := n.room(roomID)
 	if err := n.ensureOwned(ctx, r); err != nil {
-		if e := chat.AsError(err); e != nil && e.Code == chat.CodeNotFound {
+		if e := chat.AsError(err); e != nil && (e.Code == chat.CodeNotFound || e.Code == chat.CodeNotOwner) {
 			n.forgetUnused(r)
 		}
 		return err

@@ -210,8 +210,8 @@ func (n *Node) Subscribe(ctx context.Context, roomID chat.ID, sink Sink) (lastSe
 // Unsubscribe removes sink from the room; unknown sinks are ignored.
 func (n *Node) Unsubscribe(roomID chat.ID, sink Sink) { n.unsubscribe(roomID, sink) }
 
-// RoomChanged tells the owner that a room's members, roles, mutes or blocks changed,
-// so the next check reloads them; a deleted room is forgotten.
+// RoomChanged tells every node (the owner among them) that a room's members, roles,
+// mutes or blocks changed, so that the next check reloads them.
 func (n *Node) RoomChanged(roomID chat.ID) { n.roomChanged(roomID) }
 
 // Recent returns the owned room's buffered messages with seq > after, oldest first,

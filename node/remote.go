@@ -55,6 +55,8 @@ func (c *cluster) HandlePeerFrame(from string, kind uint8, payload []byte) {
 			c.n.roomChangedLocal(w.Room)
 		}
 	case kindResync:
+		// Frames from `from` may have been lost, its room changes among them.
+		c.n.dropMemberCaches()
 		c.n.resubscribeFrom(from)
 	case kindSendReq, kindSub, kindMemberReq:
 		p := append([]byte(nil), payload...)

@@ -143,13 +143,33 @@ func (n *Node) member(ctx context.Context, r *room, user chat.ID) (*memberInfo, 
 	return m, nil
 }
 
+// roomChanged drops the room's cached members here and on every other node, not
+// only the owner this node sees: during a ring change another node may be the
+// owner, or become it with a cache of its own. Changes of members are rare next to
+// messages, so telling everyone costs little.
 func (n *Node) roomChanged(id chat.ID) {
 	if n.cluster != nil {
-		if owner := n.cluster.owner(id); owner != "" && owner != n.cfg.Name {
-			_ = n.cluster.send(owner, kindRoomChanged, encodeWire(&wireSub{Room: id}))
-		}
+		n.cluster.broadcast(kindRoomChanged, encodeWire(&wireSub{Room: id}))
 	}
 	n.roomChangedLocal(id)
+}
+
+// dropMemberCaches forgets every room's cached members, when a peer's room changes
+// may have been lost with a dropped link (kindResync).
+func (n *Node) dropMemberCaches() {
+	n.mu.Lock()
+	rooms := make([]*room, 0, len(n.rooms))
+	for _, r := range n.rooms {
+		rooms = append(rooms, r)
+	}
+	n.mu.Unlock()
+	for _, r := range rooms {
+		r.mu.Lock()
+		if r.members != nil {
+			r.members = make(map[chat.ID]*memberInfo)
+		}
+		r.mu.Unlock()
+	}
 }
 
 // roomChangedLocal drops this node's cached members of the room.

@@ -18,7 +18,7 @@ const (
 	kindEvent       uint8 = 15 // owner -> edge: one room event, in the room's order
 	kindPublish     uint8 = 16 // any -> owner: a room event to order and fan out
 	kindUserEvent   uint8 = 17 // any -> all: an event for a user's connections
-	kindRoomChanged uint8 = 18 // any -> owner: reload the room's members
+	kindRoomChanged uint8 = 18 // any -> all: reload the room's members
 	kindResync      uint8 = 19 // owner -> edge: frames to you may have been lost; resubscribe
 	kindMemberReq   uint8 = 20 // edge -> owner: may this user follow the room?
 	kindMemberResp  uint8 = 21 // owner -> edge: yes, or why not

@@ -16,15 +16,21 @@ import (
 //
 // Two implementations: NewMemoryPresence (one process; the embedded default) and
 // NewRedisPresence (the cluster's shared truth). Both are safe for concurrent use.
+//
+// The API counts one per node, not one per connection: it calls Connect when a node's
+// first connection of the user opens and Disconnect when its last one closes, so a
+// total is the number of nodes holding the user's connections.
 type Presence interface {
-	// Connect counts one more connection of user on node and returns the user's total
-	// across the cluster after the change.
+	// Connect counts user once more on node and returns the user's total across the
+	// cluster after the change.
 	Connect(ctx context.Context, user chat.ID, node string) (total int, err error)
-	// Disconnect counts one connection less and returns the total after the change.
+	// Disconnect counts user once less on node and returns the total after the change.
 	Disconnect(ctx context.Context, user chat.ID, node string) (total int, err error)
-	// Refresh extends the life of the user's counts by chat.PresenceTTL (activity, or a
-	// node's periodic heartbeat for its connected users).
-	Refresh(ctx context.Context, users []chat.ID) error
+	// Refresh extends the life of the users' entries by chat.PresenceTTL (a node's
+	// periodic heartbeat for the users it holds) and writes node's count of each
+	// as 1 if the store lost it (a Redis restarted empty), so presence recovers
+	// within one heartbeat.
+	Refresh(ctx context.Context, users []chat.ID, node string) error
 	// Connected reports which of users have at least one live connection.
 	Connected(ctx context.Context, users []chat.ID) (map[chat.ID]bool, error)
 }

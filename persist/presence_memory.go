@@ -48,7 +48,7 @@ func (p *memoryPresence) add(user chat.ID, node string, d int) int {
 	return total
 }
 
-func (p *memoryPresence) Refresh(context.Context, []chat.ID) error { return nil }
+func (p *memoryPresence) Refresh(context.Context, []chat.ID, string) error { return nil }
 
 func (p *memoryPresence) Connected(_ context.Context, users []chat.ID) (map[chat.ID]bool, error) {
 	p.mu.Lock()

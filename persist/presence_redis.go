@@ -55,12 +55,13 @@ func (p *redisPresence) Disconnect(ctx context.Context, user chat.ID, node strin
 	return p.change(ctx, user, node, -1)
 }
 
-func (p *redisPresence) Refresh(ctx context.Context, users []chat.ID) error {
+func (p *redisPresence) Refresh(ctx context.Context, users []chat.ID, node string) error {
 	if len(users) == 0 {
 		return nil
 	}
 	pipe := p.client.Pipeline()
 	for _, u := range users {
+		pipe.HSetNX(ctx, presenceKey(u), node, 1)
 		pipe.PExpire(ctx, presenceKey(u), p.ttl)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {

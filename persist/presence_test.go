@@ -41,8 +41,27 @@ func TestPresence(t *testing.T) {
 					t.Fatalf("%s: connected %v err %v, want alice=%v bob=false", st.name, on, err, st.present)
 				}
 			}
-			if err := p.Refresh(ctx, []chat.ID{alice, bob}); err != nil {
+			if err := p.Refresh(ctx, nil, "n1"); err != nil {
 				t.Fatal(err)
+			}
+			// A store that lost its entries (Redis restarted empty) gets them back
+			// from the holding node's heartbeat.
+			if _, err := p.Connect(ctx, bob, "n1"); err != nil {
+				t.Fatal(err)
+			}
+			if r, ok := p.(*redisPresence); ok {
+				if err := r.client.Del(ctx, presenceKey(bob)).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := p.Refresh(ctx, []chat.ID{bob}, "n1"); err != nil {
+				t.Fatal(err)
+			}
+			if on, err := p.Connected(ctx, []chat.ID{bob}); err != nil || !on[bob] {
+				t.Fatalf("after a refresh: connected %v err %v, want bob", on, err)
+			}
+			if total, err := p.Disconnect(ctx, bob, "n1"); err != nil || total != 0 {
+				t.Fatalf("bob's one node leaves: total %d err %v, want 0", total, err)
 			}
 		})
 	}
