@@ -34,8 +34,15 @@ type Client struct {
 	// latency it measures carries that delay.
 	LagP99 float64 `json:"sched_lag_p99_ms"`
 	LagMax float64 `json:"sched_lag_max_ms"`
+	// SendLagP99 and SendLagMax are how late sends started against their schedule
+	// (the pacer's due time to the moment the send is written): a generator that
+	// falls behind sends in catch-up bursts, and the latency it reports, counted
+	// from the due time, carries the delay.
+	SendLagP99 float64 `json:"send_lag_p99_ms,omitempty"`
+	SendLagMax float64 `json:"send_lag_max_ms,omitempty"`
 	// Saturated flags a generator whose measurements are suspect: over 80% of the
-	// machine's cores, or timers more than 10 ms late at p99.
+	// machine's cores, timers more than 10 ms late at p99, or sends more than 10 ms
+	// late at p99.
 	Saturated bool `json:"saturated"`
 }
 
@@ -44,7 +51,7 @@ func (c *Client) judge() {
 	if c.WallSeconds > 0 && c.Cores > 0 {
 		c.Utilization = c.CPUSeconds / (c.WallSeconds * float64(c.Cores))
 	}
-	c.Saturated = c.Utilization > 0.8 || c.LagP99 > 10
+	c.Saturated = c.Utilization > 0.8 || c.LagP99 > 10 || c.SendLagP99 > 10
 }
 
 // lagProbe measures scheduling delay: a goroutine asks to wake every 10 ms and
@@ -65,7 +72,11 @@ func startLagProbe(ctx context.Context) *lagProbe {
 			select {
 			case <-ctx.Done():
 				return
-			case now := <-t.C:
+			case <-t.C:
+				// The time the goroutine runs, not the channel's value (when the timer
+				// fired): a goroutine that waits for a thread is what delays the
+				// generator's sends and readings.
+				now := time.Now()
 				p.mu.Lock()
 				recordInto(p.hist, now.Sub(want))
 				p.mu.Unlock()

@@ -123,6 +123,9 @@ func checkRun(t *testing.T, rep *Report, workers int) {
 	if rep.Failures != 0 {
 		t.Errorf("failures: %v", rep.Errors)
 	}
+	if rep.Client.SendLagMax <= 0 || rep.Client.SendLagP99 > rep.Client.SendLagMax {
+		t.Errorf("send lateness p99 %v max %v, want measured", rep.Client.SendLagP99, rep.Client.SendLagMax)
+	}
 	if !rep.Server.Sampled || rep.Server.Committed < float64(rep.Messages.Acked) {
 		t.Errorf("server %+v", rep.Server)
 	}

@@ -40,17 +40,19 @@ func (w *worker) load(stop context.Context) {
 }
 
 // pace calls fire(k, due) for k = 0, 1, ... at rate per second, at most limit times
-// (0: no limit), until ctx ends. It catches up in bursts when it wakes late, so the
-// rate holds on average, and hands each call the time it was due.
+// (0: no limit), until ctx ends. It sleeps until the next message is due (not to a
+// fixed tick, which would make every send up to a tick late and the latency counted
+// from the due time that much longer), catches up in bursts when it wakes late, so
+// the rate holds on average, and hands each call the time it was due.
 func (w *worker) pace(ctx context.Context, rate float64, limit int64, fire func(due time.Time)) {
 	if rate <= 0 {
 		<-ctx.Done()
 		return
 	}
 	start := time.Now()
-	period := time.Duration(float64(time.Second) / rate)
-	tick := time.NewTicker(min(max(period, time.Millisecond), 20*time.Millisecond))
-	defer tick.Stop()
+	at := func(k int64) time.Time { return start.Add(time.Duration(float64(k) * float64(time.Second) / rate)) }
+	t := time.NewTimer(0)
+	defer t.Stop()
 	var k int64
 	for {
 		due := int64(time.Since(start).Seconds()*rate) + 1
@@ -58,12 +60,13 @@ func (w *worker) pace(ctx context.Context, rate float64, limit int64, fire func(
 			if limit > 0 && k >= limit {
 				return
 			}
-			fire(start.Add(time.Duration(float64(k) * float64(time.Second) / rate)))
+			fire(at(k))
 		}
+		t.Reset(max(time.Until(at(k)), 0))
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-t.C:
 		}
 	}
 }
@@ -107,6 +110,7 @@ func (w *worker) send(c *conn, due time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()
 	w.sent.Add(1)
+	w.sendLag.record(c.spec.Index, time.Since(due))
 	msg, err := c.cl.Send(ctx, c.room, makeContent(due, c.spec.Index, w.plan.MessageSize))
 	if err != nil {
 		w.errs.add("send:" + errorKind(err))

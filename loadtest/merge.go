@@ -11,7 +11,7 @@ import (
 // merged per room before the verdict, since a room's highest seq may be known to
 // one worker only.
 func (r *Report) merge(results []*workerResult) error {
-	connLat, lat, ackLat, lag := newHist(), newHist(), newHist(), newHist()
+	connLat, lat, ackLat, lag, sendLag := newHist(), newHist(), newHist(), newHist(), newHist()
 	latSame, latCross := newHist(), newHist()
 	tallies := map[int]*tally{}
 	r.Errors, r.Events = map[string]int64{}, map[string]int64{}
@@ -21,7 +21,7 @@ func (r *Report) merge(results []*workerResult) error {
 		for _, h := range []struct {
 			dst *hdrhistogram.Histogram
 			enc []byte
-		}{{connLat, w.ConnLat}, {lat, w.Lat}, {ackLat, w.AckLat}, {lag, w.Lag}, {latSame, w.LatSame}, {latCross, w.LatCross}} {
+		}{{connLat, w.ConnLat}, {lat, w.Lat}, {ackLat, w.AckLat}, {lag, w.Lag}, {latSame, w.LatSame}, {latCross, w.LatCross}, {sendLag, w.SendLag}} {
 			if err := mergeEncoded(h.dst, h.enc); err != nil {
 				return fmt.Errorf("loadtest: worker %d: %w", w.Index, err)
 			}
@@ -62,6 +62,10 @@ func (r *Report) merge(results []*workerResult) error {
 	l := summarize(lag)
 	r.Client.Cores, r.Client.Processes = cores(), inProcess
 	r.Client.LagP99, r.Client.LagMax = l.P99, l.Max
+	if sendLag.TotalCount() > 0 {
+		sl := summarize(sendLag)
+		r.Client.SendLagP99, r.Client.SendLagMax = sl.P99, sl.Max
+	}
 	r.Client.judge()
 	steadyFrom := -1.0
 	if r.Settings.WarmupSeconds > 0 {

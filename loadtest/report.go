@@ -233,8 +233,12 @@ func (r *Report) WriteText(w io.Writer) {
 	if cl.Saturated {
 		sat = "SATURATED: latencies include the generator's own delay"
 	}
-	p("client", "CPU %.2fs over %.1fs on %d cores (%.0f%% of the machine, %d process(es)); timer lag p99 %s max %s; %s",
-		cl.CPUSeconds, cl.WallSeconds, cl.Cores, cl.Utilization*100, cl.Processes, fmtMs(cl.LagP99), fmtMs(cl.LagMax), sat)
+	sendLag := ""
+	if publishes(r.Scenario) {
+		sendLag = fmt.Sprintf("; sends late p99 %s max %s", fmtMs(cl.SendLagP99), fmtMs(cl.SendLagMax))
+	}
+	p("client", "CPU %.2fs over %.1fs on %d cores (%.0f%% of the machine, %d process(es)); timer lag p99 %s max %s%s; %s",
+		cl.CPUSeconds, cl.WallSeconds, cl.Cores, cl.Utilization*100, cl.Processes, fmtMs(cl.LagP99), fmtMs(cl.LagMax), sendLag, sat)
 	for _, wn := range r.Warnings {
 		p("warning", "%s", wn)
 	}

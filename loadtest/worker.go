@@ -104,6 +104,7 @@ type workerResult struct {
 	LatCross       []byte           `json:"lat_cross,omitempty"` // on different targets
 	AckLat         []byte           `json:"ack_lat,omitempty"`
 	Lag            []byte           `json:"lag,omitempty"`
+	SendLag        []byte           `json:"send_lag,omitempty"`
 	Sent           int64            `json:"sent"`
 	Acked          int64            `json:"acked"`
 	Delivered      int64            `json:"delivered"`
@@ -160,6 +161,7 @@ type worker struct {
 	nextPub   int           // the pacer's round-robin position
 
 	lat, ackLat, connLat *recorder
+	sendLag              *recorder // how late each send started against its due time
 	// latSame and latCross split lat by whether the sender's target is the
 	// receiver's (only with several targets).
 	latSame, latCross *recorder
@@ -242,7 +244,7 @@ func newWorker(p *workerPlan, out io.Writer, log *slog.Logger) (*worker, error) 
 	w := &worker{
 		plan: p, log: log.With("worker", p.Index), out: json.NewEncoder(out), rest: newRESTClient(p.Targets),
 		roomConns: map[int][]*conn{}, roomMax: make([]atomic.Int64, len(p.Rooms)),
-		lat: newRecorder(), latSame: newRecorder(), latCross: newRecorder(), ackLat: newRecorder(), connLat: newRecorder(), start: time.Now(),
+		lat: newRecorder(), latSame: newRecorder(), latCross: newRecorder(), ackLat: newRecorder(), connLat: newRecorder(), sendLag: newRecorder(), start: time.Now(),
 		slots: make(chan struct{}, maxInflight),
 	}
 	w.phase.Store("connect")
@@ -347,6 +349,7 @@ func (w *worker) sample(ctx context.Context) {
 func (w *worker) cutPoint(prev *Point) {
 	h := w.lat.cut()
 	w.ackLat.cut()
+	w.sendLag.cut()
 	w.connLat.cut()
 	w.latSame.cut()
 	w.latCross.cut()
@@ -389,6 +392,7 @@ func (w *worker) result() *workerResult {
 	res := &workerResult{
 		Index: w.plan.Index, Established: w.established.Load(), Reconnects: w.reconnects.Load(),
 		ConnLat: encodeHist(w.connLat.total()), Lat: encodeHist(w.lat.total()), AckLat: encodeHist(w.ackLat.total()),
+		SendLag: encodeHist(w.sendLag.total()),
 		LatSame: encodeHist(w.latSame.total()), LatCross: encodeHist(w.latCross.total()),
 		Sent: w.sent.Load(), Acked: w.acked.Load(), Delivered: w.delivered.Load(),
 		Errors: w.errs.snapshot(), Events: w.events.snapshot(), Phases: w.phases, Series: w.series,
