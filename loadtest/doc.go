@@ -62,9 +62,12 @@
 // out, so a generator or server that falls behind shows as latency instead of as a
 // silently lower rate (no coordinated omission). Receivers compute now - due; on
 // one machine that is one clock. Latencies go into HDR histograms (1 us to 5 min, 3
-// significant digits), per second for the charts and in total. The generator's CPU
-// (getrusage) and a 10 ms timer's lateness are reported; a generator over 80% of
-// the machine or with timers over 10 ms late at p99 is flagged as saturated.
+// significant digits), per second for the charts and in total; --warmup also
+// reports the seconds after the load's start on their own. The pacer sleeps until
+// the next send is due. The generator's CPU (getrusage), how late a 10 ms timer's
+// goroutine runs, and how late each send starts against its due time are reported;
+// a generator over 80% of the machine, or with timers or sends over 10 ms late at
+// p99, is flagged as saturated: its latencies then carry its own delay.
 //
 // Concurrency: a worker's counters are atomics; its streams and histograms are fed
 // by every client's reader goroutine and guarded by per-stream mutexes and sharded
