@@ -358,6 +358,11 @@ func equalPtr[T comparable](a, b *T) bool {
 // again, so presence recovers within one heartbeat.
 func (h *wsHub) refreshAnnounced(ctx context.Context, users []chat.ID) {
 	a := &h.announcer
+	for _, u := range users {
+		if !a.isAnnounced(u) {
+			h.announcePresence(u) // an announcement that failed, tried again
+		}
+	}
 	var byStripe [len(a.stripes)][]chat.ID
 	for _, u := range users {
 		i := stripeOf(u, len(a.stripes))
