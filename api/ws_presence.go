@@ -249,7 +249,13 @@ func (h *wsHub) publishPresence(users []chat.ID) {
 func (h *wsHub) presenceOf(user chat.ID, connected bool) (PresenceEvent, []chat.ID, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	u, err := h.s.users.get(ctx, h.s, &Session{UserID: user})
+	// An offline announcement reads the store: its last_seen is the news, and the
+	// cache may hold one up to userCacheTTL old.
+	read := h.s.users.get
+	if !connected {
+		read = func(ctx context.Context, s *Server, sess *Session) (*chat.User, error) { return s.currentUser(ctx, sess) }
+	}
+	u, err := read(ctx, h.s, &Session{UserID: user})
 	if err != nil {
 		return PresenceEvent{}, nil, false
 	}
