@@ -253,7 +253,9 @@ func (h *wsHub) presenceOf(user chat.ID, connected bool) (PresenceEvent, []chat.
 	// cache may hold one up to userCacheTTL old.
 	read := h.s.users.get
 	if !connected {
-		read = func(ctx context.Context, s *Server, sess *Session) (*chat.User, error) { return s.currentUser(ctx, sess) }
+		read = func(ctx context.Context, s *Server, sess *Session) (*chat.User, error) {
+			return s.currentUser(ctx, sess)
+		}
 	}
 	u, err := read(ctx, h.s, &Session{UserID: user})
 	if err != nil {
