@@ -251,13 +251,16 @@ func (h *wsHub) presenceOf(user chat.ID, connected bool) (PresenceEvent, []chat.
 	defer cancel()
 	// An offline announcement reads the store: its last_seen is the news, and the
 	// cache may hold one up to userCacheTTL old.
-	read := h.s.users.get
-	if !connected {
-		read = func(ctx context.Context, s *Server, sess *Session) (*chat.User, error) {
-			return s.currentUser(ctx, sess)
-		}
+	sess := &Session{UserID: user}
+	var (
+		u   *chat.User
+		err error
+	)
+	if connected {
+		u, err = h.s.users.get(ctx, h.s, sess)
+	} else {
+		u, err = h.s.currentUser(ctx, sess)
 	}
-	u, err := read(ctx, h.s, &Session{UserID: user})
 	if err != nil {
 		return PresenceEvent{}, nil, false
 	}

@@ -279,12 +279,7 @@ func (n *Node) Leave() {
 
 // disownAll stops owning every room (after leaving the cluster).
 func (n *Node) disownAll() {
-	n.mu.Lock()
-	rooms := make([]*room, 0, len(n.rooms))
-	for _, r := range n.rooms {
-		rooms = append(rooms, r)
-	}
-	n.mu.Unlock()
+	rooms := n.roomList()
 	for _, r := range rooms {
 		n.disown(r)
 	}

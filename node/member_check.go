@@ -76,16 +76,12 @@ func (n *Node) checkMemberOwned(ctx context.Context, roomID, user chat.ID) error
 		}
 		return err
 	}
-	m, err := n.member(ctx, r, user)
-	if err == nil && m == nil {
-		// A cached "no" may predate a join made through another node, whose
-		// RoomChanged is still on its way: a refusal is always read afresh.
-		r.mu.Lock()
-		if r.members != nil {
-			delete(r.members, user)
-		}
-		r.mu.Unlock()
-		m, err = n.member(ctx, r, user)
+	// A cached "no" may predate a join made through another node, whose
+	// RoomChanged is still on its way: a refusal is always read afresh.
+	m, ok := r.cachedMember(user)
+	var err error
+	if !ok || m == nil {
+		m, err = n.loadMember(ctx, r, user)
 	}
 	if err != nil {
 		return err

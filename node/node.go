@@ -261,12 +261,7 @@ func (n *Node) RoomsByOwner() map[string]int {
 
 // RoomsOwned counts the rooms this node owns now.
 func (n *Node) RoomsOwned() int {
-	n.mu.Lock()
-	rooms := make([]*room, 0, len(n.rooms))
-	for _, r := range n.rooms {
-		rooms = append(rooms, r)
-	}
-	n.mu.Unlock()
+	rooms := n.roomList()
 	owned := 0
 	for _, r := range rooms {
 		r.mu.Lock()

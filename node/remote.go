@@ -365,12 +365,7 @@ func (n *Node) deliverUser(ev *Event) {
 // taking writes here (the store fences any batch still in flight), and rooms with
 // local subscribers whose owner changed subscribe again, to the new owner.
 func (n *Node) ringChanged(r *ring.Ring) {
-	n.mu.Lock()
-	rooms := make([]*room, 0, len(n.rooms))
-	for _, rm := range n.rooms {
-		rooms = append(rooms, rm)
-	}
-	n.mu.Unlock()
+	rooms := n.roomList()
 	for _, rm := range rooms {
 		owner := r.RoomOwner(rm.id)
 		rm.mu.Lock()

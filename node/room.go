@@ -116,12 +116,23 @@ func (n *Node) ensureOwned(ctx context.Context, r *room) error {
 
 // member returns the cached membership of user (nil: not a member), loading it.
 func (n *Node) member(ctx context.Context, r *room, user chat.ID) (*memberInfo, error) {
-	r.mu.Lock()
-	m, ok := r.members[user]
-	r.mu.Unlock()
-	if ok {
+	if m, ok := r.cachedMember(user); ok {
 		return m, nil
 	}
+	return n.loadMember(ctx, r, user)
+}
+
+// cachedMember is the cache's answer; ok is false when it has none.
+func (r *room) cachedMember(user chat.ID) (m *memberInfo, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok = r.members[user]
+	return m, ok
+}
+
+// loadMember reads user's membership from the store and caches it.
+func (n *Node) loadMember(ctx context.Context, r *room, user chat.ID) (*memberInfo, error) {
+	var m *memberInfo
 	mem, err := n.store.Member(ctx, r.id, user)
 	switch {
 	case errors.Is(err, chat.ErrNotFound):
@@ -157,18 +168,8 @@ func (n *Node) roomChanged(id chat.ID) {
 // dropMemberCaches forgets every room's cached members, when a peer's room changes
 // may have been lost with a dropped link (kindResync).
 func (n *Node) dropMemberCaches() {
-	n.mu.Lock()
-	rooms := make([]*room, 0, len(n.rooms))
-	for _, r := range n.rooms {
-		rooms = append(rooms, r)
-	}
-	n.mu.Unlock()
-	for _, r := range rooms {
-		r.mu.Lock()
-		if r.members != nil {
-			r.members = make(map[chat.ID]*memberInfo)
-		}
-		r.mu.Unlock()
+	for _, r := range n.roomList() {
+		r.forgetMembers()
 	}
 }
 
@@ -177,14 +178,29 @@ func (n *Node) roomChangedLocal(id chat.ID) {
 	n.mu.Lock()
 	r := n.rooms[id]
 	n.mu.Unlock()
-	if r == nil {
-		return
+	if r != nil {
+		r.forgetMembers()
 	}
+}
+
+// forgetMembers empties the member cache of an owned room (nil while not owned).
+func (r *room) forgetMembers() {
 	r.mu.Lock()
 	if r.members != nil {
 		r.members = make(map[chat.ID]*memberInfo)
 	}
 	r.mu.Unlock()
+}
+
+// roomList is a snapshot of the room table, to visit rooms without holding Node.mu.
+func (n *Node) roomList() []*room {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	rooms := make([]*room, 0, len(n.rooms))
+	for _, r := range n.rooms {
+		rooms = append(rooms, r)
+	}
+	return rooms
 }
 
 func (n *Node) subscribe(ctx context.Context, id chat.ID, sink Sink) (int64, error) {
