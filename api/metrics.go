@@ -22,10 +22,13 @@ type metrics struct {
 	// unavailable, refused, error).
 	uploads    *prometheus.CounterVec
 	scanErrors prometheus.Counter
+	// joins counts WebSocket join_room commands by result: "joined", or "refused"
+	// (bad input, not a member, no such room, store unavailable).
+	joins *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
-	return &metrics{
+	m := &metrics{
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_rate_limited_total", Help: "Sends refused by the per-user rate limit.",
 		}),
@@ -46,7 +49,13 @@ func newMetrics() *metrics {
 		scanErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_scan_errors_total", Help: "Malware scans that got no verdict (clamd down, slow or confused); those uploads were refused.",
 		}),
+		joins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_ws_joins_total", Help: "WebSocket join_room commands by result (joined, refused).",
+		}, []string{"result"}),
 	}
+	m.joins.WithLabelValues("joined") // both series exist from the start, at 0
+	m.joins.WithLabelValues("refused")
+	return m
 }
 
 // register exports the API's series and the WebSocket connections' counters.
@@ -57,10 +66,11 @@ func (s *Server) registerMetrics(reg prometheus.Registerer) {
 			func() float64 { return float64(f()) })
 	}
 	reg.MustRegister(
-		s.m.rateLimited, s.m.redisErrors, s.m.fanout, s.m.send, s.m.uploads, s.m.scanErrors,
+		s.m.rateLimited, s.m.redisErrors, s.m.fanout, s.m.send, s.m.uploads, s.m.scanErrors, s.m.joins,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open WebSocket connections."},
 			func() float64 { return float64(st.Conns.Load()) }),
 		counter("chatd_slow_consumer_disconnects_total", "Connections closed 1008 because they could not keep up.", st.SlowConsumerCloses.Load),
+		counter("chatd_ws_frames_dropped_total", "WebSocket frames discarded unwritten because their connection was closed as too slow or torn down.", st.FramesDropped.Load),
 		counter("chatd_ws_frames_in_total", "WebSocket frames received.", st.FramesIn.Load),
 		counter("chatd_ws_frames_out_total", "WebSocket frames written.", st.FramesOut.Load),
 		counter("chatd_ws_bytes_in_total", "WebSocket bytes read.", st.BytesIn.Load),

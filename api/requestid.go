@@ -19,8 +19,7 @@ const maxRequestIDLen = 64
 
 type requestIDKey struct{}
 
-// withRequestID gives every request an id in its context and response header. It does
-// not wrap the ResponseWriter, so WebSocket upgrades still reach http.Hijacker.
+// withRequestID gives every request an id in its context and response header.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(requestIDHeader)

@@ -138,8 +138,8 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 func (s *Server) Shutdown(ctx context.Context) { s.hub.shutdown(ctx) }
 
 // Handler returns the HTTP handler of every route; every request gets an id
-// (X-Request-Id) that its log lines carry.
-func (s *Server) Handler() http.Handler { return withRequestID(s.mux) }
+// (X-Request-Id) that its log lines carry, and with debug logging an access line.
+func (s *Server) Handler() http.Handler { return withRequestID(s.accessLog(s.mux)) }
 
 // handlerFunc is a route that returns its error instead of writing it, so one place
 // (serve) renders every failure in the contract's envelope.

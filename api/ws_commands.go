@@ -102,19 +102,31 @@ func (r *roomRef) id() (chat.ID, error) {
 }
 
 func (c *wsClient) cmdJoin(ctx context.Context, f *inFrame) (any, error) {
+	err := c.join(ctx, f)
+	result := "joined"
+	if err != errNoReply {
+		result = "refused"
+	}
+	c.hub.s.m.joins.WithLabelValues(result).Inc()
+	return nil, err
+}
+
+// join subscribes c to a room, replaying from since_seq; its answer is the replay
+// (errNoReply), or an error.
+func (c *wsClient) join(ctx context.Context, f *inFrame) error {
 	var in roomRef
 	if err := decodeData(f, &in); err != nil {
-		return nil, err
+		return err
 	}
 	room, err := in.id()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if in.SinceSeq != nil && *in.SinceSeq < 0 {
-		return nil, chat.FieldError("since_seq", "since_seq must be >= 0")
+		return chat.FieldError("since_seq", "since_seq must be >= 0")
 	}
 	if err := c.hub.s.mayFollow(ctx, room, c.sess.UserID); err != nil {
-		return nil, err
+		return err
 	}
 	c.mu.Lock()
 	prev := c.rooms[room]
@@ -123,10 +135,10 @@ func (c *wsClient) cmdJoin(ctx context.Context, f *inFrame) (any, error) {
 		c.hub.leaveRoom(c, room, prev)
 	}
 	if err := c.hub.joinRoom(ctx, c, room, in.SinceSeq, f.ID); err != nil {
-		return nil, err
+		return err
 	}
 	c.hub.setCurrentRoom(c.sess.UserID, &room)
-	return nil, errNoReply
+	return errNoReply
 }
 
 func (c *wsClient) cmdLeave(ctx context.Context, f *inFrame) (any, error) {

@@ -47,6 +47,12 @@ type Config struct {
 	LocalAddr net.Addr
 	// OnEvent receives every server event (not acks or errors of commands).
 	OnEvent func(Event)
+	// KeepRepeats passes to OnEvent a message_created whose seq is at or below the
+	// last one delivered in its room, which the client otherwise drops. The contract
+	// says a resume replays exactly what was missed, so only a server fault repeats
+	// or reorders a message: an application wants it dropped, a checker of the
+	// server (the load tester) wants to count it.
+	KeepRepeats bool
 	// OnState receives every state change.
 	OnState func(State)
 	// ResendAfter is how long a command waits for its answer before it is sent
@@ -458,7 +464,7 @@ func (c *Client) read(conn net.Conn, br *bufio.Reader) {
 }
 
 // dispatch routes a frame: replies to their waiting command, events to OnEvent
-// (message_created only when new for its room).
+// (message_created only when new for its room, unless Config.KeepRepeats).
 func (c *Client) dispatch(payload []byte) {
 	ev, ok := fastEvent(payload)
 	if !ok {
@@ -478,7 +484,7 @@ func (c *Client) dispatch(payload []byte) {
 		}
 		return
 	}
-	if ev.Type == "message_created" && !c.advance(ev.Data) {
+	if ev.Type == "message_created" && !c.advance(ev.Data) && !c.cfg.KeepRepeats {
 		return
 	}
 	if c.cfg.OnEvent != nil {

@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,5 +52,40 @@ func TestResendIsTheSameFrame(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("no valid resend reached the server")
+	}
+}
+
+// A message_created at or below the room's last seq is dropped for an application
+// and passed on with KeepRepeats, so that a checker of the server can count it.
+func TestRepeatsDroppedUnlessKept(t *testing.T) {
+	room := chat.NewID()
+	frames := []int64{1, 2, 2, 1, 3}
+	tests := []struct {
+		keep bool
+		want []int64
+	}{
+		{false, []int64{1, 2, 3}},
+		{true, []int64{1, 2, 2, 1, 3}},
+	}
+	for _, tt := range tests {
+		var got []int64
+		c := &Client{rooms: map[chat.ID]int64{room: 0}, cfg: Config{
+			KeepRepeats: tt.keep,
+			OnEvent: func(ev Event) {
+				var m struct {
+					Message struct{ Seq int64 } `json:"message"`
+				}
+				if err := json.Unmarshal(ev.Data, &m); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, m.Message.Seq)
+			},
+		}}
+		for _, seq := range frames {
+			c.dispatch(fmt.Appendf(nil, `{"type":"message_created","data":{"room_id":%q,"message":{"seq":%d}}}`, room, seq))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("KeepRepeats=%v: delivered %v, want %v", tt.keep, got, tt.want)
+		}
 	}
 }

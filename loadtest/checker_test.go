@@ -82,7 +82,7 @@ func TestVerdictTailLossAcrossWorkers(t *testing.T) {
 	all[0].merge(*a)
 	all[0].merge(*b)
 	d := verdict(all)
-	want := Delivery{Streams: 3, Expected: 10 + 10 + 8, Received: 10 + 8 + 7, Lost: 2 + 1, Unjoined: 1}
+	want := Delivery{Streams: 3, Expected: 10 + 10 + 8, Received: 10 + 8 + 7, Lost: 1, Undelivered: 2, Unjoined: 1}
 	if d != want {
 		t.Fatalf("verdict %+v, want %+v", d, want)
 	}
@@ -101,7 +101,7 @@ func TestVerdictUnreceivedLastMessage(t *testing.T) {
 	x.add(feed(0, 1, 2))
 	x.MaxSeq = max(x.MaxSeq, 3)
 	d := verdict(map[int]*tally{0: x})
-	if d.Lost != 2 || d.Expected != 6 {
-		t.Fatalf("lost %d expected %d, want 2 6", d.Lost, d.Expected)
+	if d.Undelivered != 2 || d.Lost != 0 || d.Expected != 6 || d.OK() {
+		t.Fatalf("undelivered %d lost %d expected %d ok %v, want 2 0 6 false", d.Undelivered, d.Lost, d.Expected, d.OK())
 	}
 }

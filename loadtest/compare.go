@@ -40,6 +40,7 @@ var headlines = []struct {
 	{"latency max", "ms", false, func(r *Report) float64 { return r.Deliveries.Latency.Max }},
 	{"steady latency p99", "ms", false, steadyP99},
 	{"lost", "", false, func(r *Report) float64 { return float64(r.Delivery.Lost) }},
+	{"undelivered at the end", "", false, func(r *Report) float64 { return float64(r.Delivery.Undelivered) }},
 	{"duplicates", "", false, func(r *Report) float64 { return float64(r.Delivery.Dups) }},
 	{"reordered", "", false, func(r *Report) float64 { return float64(r.Delivery.Reorders) }},
 	{"failures", "", false, func(r *Report) float64 { return float64(r.Failures) }},

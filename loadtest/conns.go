@@ -47,6 +47,7 @@ func (c *conn) start() {
 		URL: c.url, Token: c.user.Token, LocalAddr: c.local,
 		MinBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second,
 		OnEvent: c.onEvent, OnState: c.onState,
+		KeepRepeats: true, // the checker counts the server's repeats and reorders
 	})
 }
 

@@ -48,6 +48,7 @@ type Settings struct {
 	Rate            float64  `json:"rate"`
 	DurationSeconds float64  `json:"duration_seconds"`
 	WarmupSeconds   float64  `json:"warmup_seconds,omitempty"`
+	DrainSeconds    float64  `json:"drain_seconds,omitempty"`
 	MaxMessages     int64    `json:"max_messages"`
 	MessageSize     int      `json:"message_size"`
 	Sources         int      `json:"source_addresses"`
@@ -131,7 +132,8 @@ func newReport(c *Config, l *layout, sources, workers int) *Report {
 	r.Settings = Settings{
 		Targets: targets, Conns: c.Conns, Rooms: l.Rooms, Members: l.Members, Users: l.Users,
 		Publishers: l.Publishers, Rate: c.Rate, DurationSeconds: c.Duration.Seconds(), WarmupSeconds: c.Warmup.Seconds(),
-		MaxMessages: c.MaxMessages, MessageSize: c.MessageSize, Sources: sources, Workers: workers,
+		DrainSeconds: c.DrainTimeout.Seconds(),
+		MaxMessages:  c.MaxMessages, MessageSize: c.MessageSize, Sources: sources, Workers: workers,
 	}
 	r.Connections.Target = int64(c.Conns)
 	if c.Scenario == Fanout && l.Publishers > 0 && c.Rate/float64(l.Publishers) > PerUserRate {
@@ -200,8 +202,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if !v.OK() {
 		verdict = "FAILED"
 	}
-	p("delivery", "%s: %d streams, %d expected, %d received, %d lost, %d duplicates, %d reordered%s",
-		verdict, v.Streams, v.Expected, v.Received, v.Lost, v.Dups, v.Reorders, unjoinedText(v.Unjoined))
+	p("delivery", "%s: %d streams, %d expected, %d received, %d lost, %d duplicates, %d reordered%s%s",
+		verdict, v.Streams, v.Expected, v.Received, v.Lost, v.Dups, v.Reorders,
+		undeliveredText(v.Undelivered, r.Settings.DrainSeconds), unjoinedText(v.Unjoined))
 	p("errors", "%s", errorsText(r.Errors, r.Failures))
 	if len(r.Events) > 0 {
 		p("events", "%s", kindsText(r.Events)[2:])
@@ -242,6 +245,13 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, wn := range r.Warnings {
 		p("warning", "%s", wn)
 	}
+}
+
+func undeliveredText(n int64, drain float64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d not delivered by the end of the drain (%gs: late or lost; a longer --drain-timeout tells which)", n, drain)
 }
 
 func unjoinedText(n int64) string {

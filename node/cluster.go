@@ -59,6 +59,7 @@ func (n *Node) startCluster(cc *ClusterConfig) error {
 		return fmt.Errorf("node: peer links: %w", err)
 	}
 	c.peers = peers
+	n.m.peers.Store(peers)
 	mc := cc.Membership
 	mc.Name, mc.Key, mc.Log = n.cfg.Name, cc.Key, n.log
 	if mc.Registerer == nil {

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -18,6 +20,9 @@ type metrics struct {
 	ringChanges   prometheus.Counter
 	peerFrames    prometheus.Counter
 	gapRepairs    prometheus.Counter
+	// peers are the links of the cluster this node joined, read at scrape time (nil
+	// before it joins, or when it runs alone: the series stay at 0).
+	peers atomic.Pointer[Peers]
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -61,6 +66,42 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.committed, m.batchSize, m.commitSeconds, m.fenced, m.storeErrors,
 			m.roomsOwned, m.ownership, m.fanout, m.ringChanges, m.peerFrames, m.gapRepairs)
+		reg.MustRegister(m.peerLinkCollectors()...)
 	}
 	return m
+}
+
+// peerLinkCollectors export the peer links' own counters (PeerStats): traffic each
+// way, link churn and queue overflows, which tell a slow or flapping peer.
+func (m *metrics) peerLinkCollectors() []prometheus.Collector {
+	stat := func(f func(PeerStats) float64) func() float64 {
+		return func() float64 {
+			if p := m.peers.Load(); p != nil {
+				return f(p.Stats())
+			}
+			return 0
+		}
+	}
+	counter := func(name, help string, f func(PeerStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			stat(func(s PeerStats) float64 { return float64(f(s)) }))
+	}
+	links := func(dir string, f func(PeerStats) int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chatd_peer_links", Help: "Peer links up now, by direction (out: this node sends on it).",
+			ConstLabels: prometheus.Labels{"direction": dir},
+		}, stat(func(s PeerStats) float64 { return float64(f(s)) }))
+	}
+	return []prometheus.Collector{
+		counter("chatd_peer_link_bytes_out_total", "Bytes of data frames written to peer links.", func(s PeerStats) uint64 { return s.BytesOut }),
+		counter("chatd_peer_link_bytes_in_total", "Bytes of data frames read from peer links.", func(s PeerStats) uint64 { return s.BytesIn }),
+		counter("chatd_peer_link_frames_in_total", "Data frames read from peer links.", func(s PeerStats) uint64 { return s.FramesIn }),
+		counter("chatd_peer_link_reconnects_total", "Links re-established to a peer that had one before.", func(s PeerStats) uint64 { return s.Reconnects }),
+		counter("chatd_peer_link_drops_total", "Outbound peer links lost after being up.", func(s PeerStats) uint64 { return s.LinkDrops }),
+		counter("chatd_peer_link_dial_failures_total", "Outbound peer connections that could not be opened.", func(s PeerStats) uint64 { return s.DialFailures }),
+		counter("chatd_peer_link_handshake_failures_total", "Peer link handshakes failed or refused, both directions.", func(s PeerStats) uint64 { return s.HandshakeFailures }),
+		counter("chatd_peer_link_queue_resets_total", "Peer links reset because their bounded send queue overflowed (its frames dropped).", func(s PeerStats) uint64 { return s.QueueResets }),
+		links("out", func(s PeerStats) int64 { return s.OutLinks }),
+		links("in", func(s PeerStats) int64 { return s.InLinks }),
+	}
 }

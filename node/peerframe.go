@@ -74,6 +74,11 @@ func newPeerFrameReader(r *bufio.Reader, max int) *peerFrameReader {
 	return &peerFrameReader{r: r, max: max}
 }
 
+// buffered is how many bytes of frames not yet returned by next are in the read
+// buffer. The last payload returned may still sit there (it is skipped on the next
+// call), so r.Buffered() alone is never 0 after a small frame.
+func (fr *peerFrameReader) buffered() int { return fr.r.Buffered() - fr.skip }
+
 // next returns the next frame. It returns io.EOF only at a clean end between frames,
 // io.ErrUnexpectedEOF inside one, an error wrapping ErrPeerFrame on a bad header, and
 // the stream's own error otherwise.

@@ -151,7 +151,7 @@ func (p *Peers) readInbound(in *peerInConn, r *bufio.Reader) error {
 			bytes += uint64(peerFrameHeader + len(payload))
 			h.HandlePeerFrame(in.name, kind, payload)
 		}
-		if r.Buffered() == 0 && frames > 0 {
+		if fr.buffered() == 0 && frames > 0 {
 			p.stats.framesIn.Add(frames)
 			p.stats.bytesIn.Add(bytes)
 			frames, bytes = 0, 0

@@ -117,6 +117,7 @@ func (c *Conn) send(fs []*Frame, delay bool) error {
 		c.requestCloseLocked(ClosePolicyViolation, ReasonTooSlow, true)
 		c.mu.Unlock()
 		c.srv.stats.SlowConsumerCloses.Add(1)
+		c.srv.stats.FramesDropped.Add(uint64(len(fs)))
 		c.srv.schedule(c, schedClose)
 		return ErrSlowConsumer
 	}
@@ -199,6 +200,9 @@ func (c *Conn) releaseQueueLocked() {
 	if q == nil {
 		return
 	}
+	if n := len(q.frames) - q.head; n > 0 {
+		c.srv.stats.FramesDropped.Add(uint64(n))
+	}
 	for _, f := range q.frames[q.head:] {
 		releaseFrame(f)
 	}
@@ -233,6 +237,7 @@ func (c *Conn) dropUnstartedLocked() {
 	if q.off > 0 {
 		keep++
 	}
+	c.srv.stats.FramesDropped.Add(uint64(len(q.frames) - keep))
 	for i := keep; i < len(q.frames); i++ {
 		q.bytes -= q.frames[i].Len()
 		releaseFrame(q.frames[i])

@@ -422,6 +422,10 @@ func TestSlowConsumerClosedOthersUnaffected(t *testing.T) {
 	if n := s.Stats().SlowConsumerCloses.Load(); n != 1 {
 		t.Fatalf("SlowConsumerCloses = %d", n)
 	}
+	// At least the refused frame was dropped, at most what was sent.
+	if n := s.Stats().FramesDropped.Load(); n == 0 || n > uint64(sent) {
+		t.Fatalf("FramesDropped = %d after %d sends", n, sent)
+	}
 	// The slow socket is released after CloseTimeout at the latest.
 	waitFor(t, 5*time.Second, "slow socket released", func() bool { return s.fds.Load() == 1 })
 }

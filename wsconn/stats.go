@@ -29,6 +29,10 @@ type Stats struct {
 	PingsSent atomic.Uint64
 	// SlowConsumerCloses counts connections closed with 1008 "too slow".
 	SlowConsumerCloses atomic.Uint64
+	// FramesDropped counts frames discarded unwritten: a batch refused by a full
+	// queue, and what was still queued when its connection was closed as too slow or
+	// torn down. A frame of a connection that lives is never dropped.
+	FramesDropped atomic.Uint64
 	// IdleCloses counts connections closed by the idle or frame timeouts.
 	IdleCloses atomic.Uint64
 	// ProtocolCloses counts connections failed by the frame parser (1002, 1003, 1007,

@@ -57,6 +57,14 @@ func newLogger(cfg *config) *slog.Logger {
 // run builds the node, serves until ctx ends, then shuts down in order: stop taking
 // requests, flush the group commit, close the store.
 func run(ctx context.Context, cfg *config, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	nc := nodeConfig(cfg, reg)
+	if nc.Name == "" {
+		nc.Name = node.DefaultConfig().Name
+	}
+	log = log.With("node", nc.Name) // every line, the store's and the node's too
+
 	st, err := openStorage(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -64,13 +72,10 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	defer st.close()
 	store := st.store
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	nd, err := node.New(nodeConfig(cfg, reg), store, log)
+	nd, err := node.New(nc, store, log)
 	if err != nil {
 		return err
 	}
-	log = log.With("node", nd.Name())
 	defer nd.Close()
 
 	secret, generated := cfg.secret()

@@ -193,6 +193,17 @@ func TestClusterDeliversAcrossNodes(t *testing.T) {
 		checkExact(t, fmt.Sprintf("client on node %d (owner %s)", i, ownership.Owner), got, got[0], total)
 	}
 	checkSameHistory(t, c, users, room.ID, recv, total)
+	// Every node forwarded sends to the owner or events from it: its peer links and
+	// joins show in /metrics.
+	for i := range 3 {
+		for _, m := range []string{"chatd_peer_link_bytes_out_total", "chatd_peer_link_bytes_in_total",
+			"chatd_peer_link_frames_in_total", `chatd_peer_links{direction="out"}`, `chatd_peer_links{direction="in"}`,
+			`chatd_ws_joins_total{result="joined"}`} {
+			if v, err := c.metric(i, m); err != nil || v <= 0 {
+				t.Errorf("node %d: %s = %v (%v), want > 0", i, m, v, err)
+			}
+		}
+	}
 }
 
 // checkSameHistory: the room's history, read through every node (REST, and a
