@@ -51,10 +51,14 @@
 // per-room seqs are gap-free and only the run writes to its rooms, so every seq
 // above the join's last_seq must arrive exactly once, in order, up to the highest
 // seq anyone saw in the room. Gaps are losses, repeats are duplicates, late fills
-// of a gap are reorders. Idle and connect-storm send one probe message per room
-// after the hold, so they check that every held connection still receives. In
-// mixed, members leave their room (leave_room, then REST leave and join) and come
-// back with join_room since_seq: the replay must close the gap exactly.
+// of a gap are reorders (the clients keep repeats, client.Config.KeepRepeats, so
+// the server's show here), and what a stream still lacks when the drain times out
+// is "undelivered": late or lost, the run cannot tell (an overloaded server shows
+// there; a longer --drain-timeout decides). Idle and connect-storm send one probe
+// message per room after the hold, so they check that every held connection still
+// receives. In mixed, members leave their room (leave_room, then REST leave and
+// join) and come back with join_room since_seq: the replay must close the gap
+// exactly.
 //
 // # Latency
 //
