@@ -51,6 +51,11 @@ type Config struct {
 	// QuarantineDir holds uploads while they are checked; default os.TempDir(). Files
 	// there are never served and are removed once the upload is decided.
 	QuarantineDir string
+	// PresenceHeartbeat is how often the node renews the presence entries and
+	// last_seen of the users connected to it (default a minute; below
+	// chat.PresenceTTL). It bounds how long presence takes to recover after Redis
+	// restarted empty.
+	PresenceHeartbeat time.Duration
 }
 
 // Server serves the REST API. Build it with New and mount Handler.
@@ -101,6 +106,12 @@ func New(cfg Config, store persist.Store, nd *node.Node, limiter persist.RateLim
 	}
 	if cfg.QuarantineDir == "" {
 		cfg.QuarantineDir = os.TempDir()
+	}
+	if cfg.PresenceHeartbeat <= 0 {
+		cfg.PresenceHeartbeat = presenceHeartbeat
+	}
+	if cfg.PresenceHeartbeat >= chat.PresenceTTL {
+		return nil, fmt.Errorf("api: presence heartbeat %v must be under the presence TTL %v", cfg.PresenceHeartbeat, chat.PresenceTTL)
 	}
 	s := &Server{
 		cfg:     cfg,

@@ -272,7 +272,7 @@ func (h *wsHub) sweep() {
 			return
 		case <-t.C:
 		}
-		if time.Since(lastBeat) >= presenceHeartbeat {
+		if time.Since(lastBeat) >= h.s.cfg.PresenceHeartbeat {
 			lastBeat = time.Now()
 			go h.heartbeat()
 		}

@@ -15,7 +15,8 @@ import (
 const presenceEvery = time.Second
 
 // presenceHeartbeat is how often a node renews the presence TTL and last_seen of the
-// users it holds connections of, well inside chat.PresenceTTL.
+// users it holds connections of, well inside chat.PresenceTTL (the default of
+// Config.PresenceHeartbeat).
 const presenceHeartbeat = time.Minute
 
 // PresenceEvent is the payload of presence_updated: the contract's user_id and
@@ -390,11 +391,16 @@ func (h *wsHub) refreshAnnounced(ctx context.Context, users []chat.ID) {
 				live = append(live, u)
 			}
 		}
-		err := h.s.presence.Refresh(ctx, live, h.s.node.Name())
+		restored, err := h.s.presence.Refresh(ctx, live, h.s.node.Name())
 		a.stripes[i].Unlock()
 		if err != nil {
 			h.s.m.redisErrors.Inc()
 			h.s.log.Warn("presence refresh", "err", err)
+		}
+		// Peers may have been told these users left while the store had lost them
+		// (a device closing on another node saw a total of 0): announce them again.
+		for _, u := range restored {
+			h.presenceChanged(u)
 		}
 	}
 }

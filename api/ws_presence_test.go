@@ -4,7 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/testsvc"
+	"github.com/chatd/chatd/persist"
 )
 
 // TestPresenceFrameCache: an update equal to the cached one reuses its frame (one
@@ -102,4 +106,40 @@ func TestPresenceOnlineGrace(t *testing.T) {
 	if due := p.due(t0.Add(onlineGrace + presenceEvery/2)); len(due) != 0 {
 		t.Fatalf("a second announcement: %v", due)
 	}
+}
+
+// A user whose entry Redis lost (restarted empty) is written back by the heartbeat
+// and announced again, since peers may meanwhile have been told the user left.
+func TestPresenceRestoredIsAnnounced(t *testing.T) {
+	opts, err := redis.ParseURL(testsvc.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := redis.NewClient(opts)
+	defer rc.Close()
+	e := newEnvWith(t, "embedded", func(c *Config) { c.Presence = persist.NewRedisPresence(rc) })
+	h := e.api.hub
+	u := chat.NewID()
+	c := &wsClient{hub: h, sess: &Session{UserID: u, TokenID: "t1"}, ip: "192.0.2.1"}
+	if err := h.admit(c); err != nil {
+		t.Fatal(err)
+	}
+	h.connected(c)
+	defer h.release(c)
+	published := func(after time.Time) bool {
+		p := &h.presence
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return !p.pending[u] && p.last[u].After(after)
+	}
+	waitFor(t, "the user's first announcement", 5*time.Second, func() bool { return published(time.Time{}) })
+	before := time.Now()
+	if err := rc.FlushDB(ctx5(t)).Err(); err != nil { // Redis restarted empty
+		t.Fatal(err)
+	}
+	h.refreshAnnounced(ctx5(t), []chat.ID{u})
+	if on, err := e.api.presence.Connected(ctx5(t), []chat.ID{u}); err != nil || !on[u] {
+		t.Fatalf("after the heartbeat: connected %v (%v), want the user back", on, err)
+	}
+	waitFor(t, "the restored user announced again", 5*time.Second, func() bool { return published(before) })
 }

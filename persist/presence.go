@@ -29,8 +29,9 @@ type Presence interface {
 	// Refresh extends the life of the users' entries by chat.PresenceTTL (a node's
 	// periodic heartbeat for the users it holds) and writes node's count of each
 	// as 1 if the store lost it (a Redis restarted empty), so presence recovers
-	// within one heartbeat.
-	Refresh(ctx context.Context, users []chat.ID, node string) error
+	// within one heartbeat. It returns the users whose entry it wrote back, which
+	// peers may meanwhile have been told are offline.
+	Refresh(ctx context.Context, users []chat.ID, node string) (restored []chat.ID, err error)
 	// Connected reports which of users have at least one live connection.
 	Connected(ctx context.Context, users []chat.ID) (map[chat.ID]bool, error)
 }

@@ -48,7 +48,10 @@ func (p *memoryPresence) add(user chat.ID, node string, d int) int {
 	return total
 }
 
-func (p *memoryPresence) Refresh(context.Context, []chat.ID, string) error { return nil }
+// Refresh has nothing to renew or restore: the counts live as long as the process.
+func (p *memoryPresence) Refresh(context.Context, []chat.ID, string) ([]chat.ID, error) {
+	return nil, nil
+}
 
 func (p *memoryPresence) Connected(_ context.Context, users []chat.ID) (map[chat.ID]bool, error) {
 	p.mu.Lock()

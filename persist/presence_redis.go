@@ -55,19 +55,26 @@ func (p *redisPresence) Disconnect(ctx context.Context, user chat.ID, node strin
 	return p.change(ctx, user, node, -1)
 }
 
-func (p *redisPresence) Refresh(ctx context.Context, users []chat.ID, node string) error {
+func (p *redisPresence) Refresh(ctx context.Context, users []chat.ID, node string) ([]chat.ID, error) {
 	if len(users) == 0 {
-		return nil
+		return nil, nil
 	}
 	pipe := p.client.Pipeline()
-	for _, u := range users {
-		pipe.HSetNX(ctx, presenceKey(u), node, 1)
+	set := make([]*redis.BoolCmd, len(users))
+	for i, u := range users {
+		set[i] = pipe.HSetNX(ctx, presenceKey(u), node, 1)
 		pipe.PExpire(ctx, presenceKey(u), p.ttl)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return fmt.Errorf("persist: refresh presence: %w", err)
+		return nil, fmt.Errorf("persist: refresh presence: %w", err)
 	}
-	return nil
+	var restored []chat.ID
+	for i, u := range users {
+		if set[i].Val() {
+			restored = append(restored, u)
+		}
+	}
+	return restored, nil
 }
 
 func (p *redisPresence) Connected(ctx context.Context, users []chat.ID) (map[chat.ID]bool, error) {

@@ -41,8 +41,8 @@ func TestPresence(t *testing.T) {
 					t.Fatalf("%s: connected %v err %v, want alice=%v bob=false", st.name, on, err, st.present)
 				}
 			}
-			if err := p.Refresh(ctx, nil, "n1"); err != nil {
-				t.Fatal(err)
+			if restored, err := p.Refresh(ctx, nil, "n1"); err != nil || len(restored) != 0 {
+				t.Fatalf("refresh of no one: %v %v", restored, err)
 			}
 			// A store that lost its entries (Redis restarted empty) gets them back
 			// from the holding node's heartbeat.
@@ -54,8 +54,12 @@ func TestPresence(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := p.Refresh(ctx, []chat.ID{bob}, "n1"); err != nil {
+			restored, err := p.Refresh(ctx, []chat.ID{bob}, "n1")
+			if err != nil {
 				t.Fatal(err)
+			}
+			if _, isRedis := p.(*redisPresence); isRedis != (len(restored) == 1 && restored[0] == bob) {
+				t.Fatalf("refresh restored %v, want bob exactly when the store had lost him", restored)
 			}
 			if on, err := p.Connected(ctx, []chat.ID{bob}); err != nil || !on[bob] {
 				t.Fatalf("after a refresh: connected %v err %v, want bob", on, err)

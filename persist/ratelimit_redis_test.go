@@ -151,9 +151,9 @@ func TestOpenRedis(t *testing.T) {
 		t.Fatalf("OpenRedis(harness URL): %v", err)
 	}
 	if o := c.Options(); o.DialTimeout != redisDialTimeout || o.ReadTimeout != redisIOTimeout ||
-		o.WriteTimeout != redisIOTimeout || o.MaxRetries != redisMaxRetries {
-		t.Errorf("timeouts dial %v read %v write %v, retries %d: want OpenRedis' defaults",
-			o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
+		o.WriteTimeout != redisIOTimeout || o.MaxRetries != redisMaxRetries || o.DialerRetries != redisDialerRetries {
+		t.Errorf("timeouts dial %v read %v write %v, retries %d, dial attempts %d: want OpenRedis' defaults",
+			o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries, o.DialerRetries)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/scan"
 )
 
@@ -49,6 +50,7 @@ type config struct {
 	MaxConnsPerUser int
 	MaxConnsPerIP   int
 	WSWriteDelay    time.Duration
+	PresenceBeat    time.Duration
 }
 
 func parseConfig(args []string) (*config, error) {
@@ -84,6 +86,8 @@ func parseConfig(args []string) (*config, error) {
 		"with --postgres-url, publish uploads without --clamd (scan_status unscanned); refused by default")
 	fs.IntVar(&c.MaxConnsPerUser, "max-conns-per-user", 100, "WebSocket connections one user may hold on this node")
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 10000, "WebSocket connections one client IP may hold on this node")
+	fs.DurationVar(&c.PresenceBeat, "presence-heartbeat", time.Minute,
+		"how often presence entries and last_seen of connected users are renewed; also how soon presence recovers after Redis restarted empty (1s to under 5m)")
 	fs.DurationVar(&c.WSWriteDelay, "ws-write-delay", 0,
 		"let room events and presence wait up to this long to share a socket write with the next ones (e.g. 20ms): less CPU per delivery in busy rooms, that much more latency; 0 writes at once")
 
@@ -118,6 +122,9 @@ func (c *config) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	if c.PresenceBeat < time.Second || c.PresenceBeat >= chat.PresenceTTL {
+		return fmt.Errorf("--presence-heartbeat must be from 1s to under %v, not %v", chat.PresenceTTL, c.PresenceBeat)
 	}
 	return c.validateAttachments()
 }

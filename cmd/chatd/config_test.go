@@ -40,3 +40,23 @@ func TestConfigAttachments(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigPresenceHeartbeat: the heartbeat must renew entries before they expire.
+func TestConfigPresenceHeartbeat(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr bool
+	}{
+		{nil, false},
+		{[]string{"--presence-heartbeat", "2s"}, false},
+		{[]string{"--presence-heartbeat", "4m59s"}, false},
+		{[]string{"--presence-heartbeat", "500ms"}, true},
+		{[]string{"--presence-heartbeat", "5m"}, true},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig(tt.args)
+		if (err != nil) != tt.wantErr || (err != nil && !strings.Contains(err.Error(), "--presence-heartbeat")) {
+			t.Errorf("parseConfig(%v): %v, want error %v", tt.args, err, tt.wantErr)
+		}
+	}
+}

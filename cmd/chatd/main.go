@@ -83,18 +83,19 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		log.Warn("no --jwt-secret given: using a random one; tokens will not survive a restart")
 	}
 	srv, err := api.New(api.Config{
-		JWTSecret:       secret,
-		AllowedOrigins:  splitList(cfg.AllowedOrigins),
-		OperatorToken:   cfg.OperatorToken,
-		Gatherer:        reg,
-		Registerer:      reg,
-		Presence:        st.presence,
-		MaxConnsPerUser: cfg.MaxConnsPerUser,
-		MaxConnsPerIP:   cfg.MaxConnsPerIP,
-		WS:              wsconn.Config{WriteDelay: cfg.WSWriteDelay},
-		Blobs:           st.blobs,
-		Scanner:         st.scanner,
-		QuarantineDir:   st.quarantine,
+		JWTSecret:         secret,
+		AllowedOrigins:    splitList(cfg.AllowedOrigins),
+		OperatorToken:     cfg.OperatorToken,
+		Gatherer:          reg,
+		Registerer:        reg,
+		Presence:          st.presence,
+		MaxConnsPerUser:   cfg.MaxConnsPerUser,
+		MaxConnsPerIP:     cfg.MaxConnsPerIP,
+		WS:                wsconn.Config{WriteDelay: cfg.WSWriteDelay},
+		PresenceHeartbeat: cfg.PresenceBeat,
+		Blobs:             st.blobs,
+		Scanner:           st.scanner,
+		QuarantineDir:     st.quarantine,
 	}, store, nd, st.limiter, log)
 	if err != nil {
 		return err

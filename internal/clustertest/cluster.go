@@ -42,6 +42,9 @@ type Options struct {
 	// that Partition can cut it off. Needs root; without root the test fails under
 	// CI and is skipped elsewhere.
 	Netns bool
+	// RedisURL, when set, is the Redis the nodes use instead of a database of the
+	// harness's shared one: a test that kills Redis brings its own (testsvc.NewRedis).
+	RedisURL string
 }
 
 // Cluster is a set of chatd processes sharing a store, a Redis and a cluster key.
@@ -88,7 +91,10 @@ func Start(tb testing.TB, opt Options) *Cluster {
 		jwtSecret:     randomHex(32),
 		ports:         portSet{},
 	}
-	pgURL, redisURL := testsvc.PostgresURL(tb), testsvc.RedisURL(tb)
+	pgURL, redisURL := testsvc.PostgresURL(tb), opt.RedisURL
+	if redisURL == "" {
+		redisURL = testsvc.RedisURL(tb)
+	}
 	if opt.Netns {
 		c.net = newNetwork(tb, opt.Nodes)
 		pgURL, redisURL = c.net.proxy(pgURL), c.net.proxy(redisURL)

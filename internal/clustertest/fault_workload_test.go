@@ -51,7 +51,7 @@ func startFaultClusterWith(t *testing.T, opt Options) *Cluster {
 	t.Helper()
 	opt.Nodes = max(opt.Nodes, 1)
 	if os.Getenv("CHATD_FAULT_DEBUG") == "1" {
-		opt.ExtraArgs = []string{"--log-level=debug"}
+		opt.ExtraArgs = append(opt.ExtraArgs, "--log-level=debug")
 	}
 	c := Start(t, opt)
 	c.WaitForMembers(t, opt.Nodes, 30*time.Second)

@@ -194,6 +194,17 @@ func startRedisOnce(bin string) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
+	p, err := runRedis(bin, dir, port)
+	if err != nil {
+		return nil, err
+	}
+	atStop(func() { p.stop(syscall.SIGTERM, 10*time.Second) })
+	return &url.URL{Scheme: "redis", Host: fmt.Sprintf("127.0.0.1:%d", port)}, nil
+}
+
+// runRedis starts redis-server without persistence on port and waits until it
+// answers.
+func runRedis(bin, dir string, port int) (*proc, error) {
 	p, err := startProc("redis-server", filepath.Join(dir, "redis.log"), dir, nil, syscall.SIGKILL, bin,
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--appendonly", "no", "--databases", strconv.Itoa(redisDBs),
@@ -201,10 +212,8 @@ func startRedisOnce(bin string) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	atStop(func() { p.stop(syscall.SIGTERM, 10*time.Second) })
-	u := &url.URL{Scheme: "redis", Host: fmt.Sprintf("127.0.0.1:%d", port)}
 	err = p.waitReady(func(ctx context.Context) error {
-		c := redis.NewClient(&redis.Options{Addr: u.Host, MaxRetries: -1, DialTimeout: time.Second})
+		c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1, DialTimeout: time.Second})
 		defer c.Close()
 		return c.Ping(ctx).Err()
 	})
@@ -212,7 +221,69 @@ func startRedisOnce(bin string) (*url.URL, error) {
 		p.stop(syscall.SIGKILL, time.Second)
 		return nil, err
 	}
-	return u, nil
+	return p, nil
+}
+
+// Redis is a redis-server of one test's own, for tests that kill it and start it
+// again (RELIABILITY.md fault 9). It keeps nothing on disk, so a restart is empty.
+type Redis struct {
+	// URL is its address, the same across restarts.
+	URL  string
+	bin  string
+	dir  string
+	port int
+	proc *proc // nil while killed
+}
+
+// NewRedis starts a Redis server of the test's own, stopped when the test ends.
+func NewRedis(tb testing.TB) *Redis {
+	tb.Helper()
+	requireMain(tb)
+	r, err := startOwnRedis()
+	if err != nil {
+		fail(tb, err)
+	}
+	tb.Cleanup(r.Kill)
+	return r
+}
+
+func startOwnRedis() (*Redis, error) {
+	bin, err := findRedis()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := tempDir("chatd-redis-own-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), bin: bin, dir: dir, port: port}
+	if r.proc, err = runRedis(bin, dir, port); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Kill SIGKILLs the server and waits for it to exit; a no-op when it is down.
+func (r *Redis) Kill() {
+	if r.proc != nil {
+		r.proc.stop(syscall.SIGKILL, 10*time.Second)
+		r.proc = nil
+	}
+}
+
+// Restart starts the server again on the same port, empty (after Kill).
+func (r *Redis) Restart(tb testing.TB) {
+	tb.Helper()
+	r.Kill()
+	p, err := runRedis(r.bin, r.dir, r.port)
+	if err != nil {
+		tb.Fatalf("testsvc: restart redis on port %d: %v", r.port, err)
+	}
+	r.proc = p
 }
 
 func flushRedis(ctx context.Context, rawURL string) error {
