@@ -416,8 +416,7 @@ func (h *wsHub) heartbeat() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	h.refreshAnnounced(ctx, users)
-	now := h.s.cfg.Now()
-	for _, u := range users {
-		_ = h.s.store.TouchUser(ctx, u, now)
+	if err := h.s.store.TouchUsers(ctx, users, h.s.cfg.Now()); err != nil {
+		h.s.log.Warn("presence heartbeat: last_seen", "users", len(users), "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -152,6 +153,24 @@ func testUserUpdateTouch(t *testing.T, f *fx) {
 	got, _ = f.s.UserByID(f.ctx, v.ID)
 	if got.LastSeen == nil || *got.LastSeen != recent || got.Status != chat.StatusOnline {
 		t.Fatalf("last_seen moved back: %+v", got)
+	}
+
+	// Many at once (past one statement's batch), with the same rules: forward only,
+	// unknown ids skipped.
+	ids := []chat.ID{v.ID, chat.NewID()}
+	for i := range touchBatch {
+		ids = append(ids, f.user(fmt.Sprintf("toucher%d", i)).ID)
+	}
+	later := recent.Add(time.Minute)
+	must(t, f.s.TouchUsers(f.ctx, ids, later))
+	must(t, f.s.TouchUsers(f.ctx, ids, recent))
+	must(t, f.s.TouchUsers(f.ctx, nil, later))
+	for _, id := range []chat.ID{v.ID, ids[len(ids)-1]} {
+		got, err := f.s.UserByID(f.ctx, id)
+		must(t, err)
+		if got.LastSeen == nil || *got.LastSeen != later {
+			t.Fatalf("after TouchUsers: %+v, want last_seen %v", got, later)
+		}
 	}
 }
 

@@ -58,6 +58,9 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, id chat.ID, patch UserPatch) (*chat.User, error)
 	// TouchUser records activity: last_seen = at (only ever moves forward).
 	TouchUser(ctx context.Context, id chat.ID, at chat.Time) error
+	// TouchUsers is TouchUser for many users at once (a node's presence heartbeat
+	// for everyone connected to it): a statement per few hundred users, not one each.
+	TouchUsers(ctx context.Context, ids []chat.ID, at chat.Time) error
 }
 
 // UserPatch holds the profile fields to change; nil means unchanged.

@@ -150,6 +150,35 @@ func (s *sqlStore) TouchUser(ctx context.Context, id chat.ID, at chat.Time) erro
 	return nil
 }
 
+// touchBatch bounds the ids of one TouchUsers statement, well under SQLite's
+// limit of bound parameters.
+const touchBatch = 500
+
+// TouchUsers moves last_seen forward to at for every id, touchBatch ids per
+// statement; an unknown id is skipped.
+func (s *sqlStore) TouchUsers(ctx context.Context, ids []chat.ID, at chat.Time) error {
+	for len(ids) > 0 {
+		n := min(len(ids), touchBatch)
+		var q strings.Builder
+		q.WriteString(`UPDATE users SET last_seen = $1 WHERE (last_seen IS NULL OR last_seen < $1) AND id IN (`)
+		args := make([]any, 0, n+1)
+		args = append(args, at)
+		for i, id := range ids[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			fmt.Fprintf(&q, "$%d", i+2)
+			args = append(args, id)
+		}
+		q.WriteByte(')')
+		if _, err := s.db.exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("persist: touch %d users: %w", n, err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
 // RevokeToken records the token ID as revoked until expiresAt (idempotent).
 func (s *sqlStore) RevokeToken(ctx context.Context, tokenID string, expiresAt chat.Time) error {
 	_, err := s.db.exec(ctx, `INSERT INTO revoked_tokens (token_id, expires_at, revoked_at) VALUES ($1, $2, $3)
