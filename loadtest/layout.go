@@ -40,8 +40,10 @@ type layout struct {
 //     every room a connect storm would measure the presence flood, not the upgrades.
 //
 // U is the largest of: N / ConnsPerUser (the server's per-user connection cap),
-// Rate / PerUserRate (the per-user send limit: 10 per 10 s) and, where rooms must
-// be made of distinct users, M.
+// Rate / PerUserRate (the per-user send limit: 10 per 10 s), where every connection
+// publishes N / floor(PerUserRate * N / Rate) (so that no user holds more publishing
+// connections than its share of the rate allows) and, where rooms must be made of
+// distinct users, M.
 func buildLayout(c *Config, sources int) *layout {
 	n := c.Conns
 	m := (n + c.Rooms - 1) / c.Rooms
@@ -58,6 +60,13 @@ func buildLayout(c *Config, sources int) *layout {
 	case Rooms, Mixed, Soak:
 		l.Publishers = n
 		users = max(users, rateUsers, m)
+		// Every connection publishes Rate/n, so a user's share is its number of
+		// connections times that: none may hold more than k = PerUserRate*n/Rate,
+		// or the users that get one connection more than the average (U rarely
+		// divides n) send over the limit.
+		if k := int(PerUserRate * float64(n) / c.Rate); c.Rate > 0 && k >= 1 {
+			users = max(users, (n+k-1)/k)
+		}
 	}
 	l.Users = max(1, users)
 	targets := max(1, len(c.Targets))

@@ -71,6 +71,8 @@ func TestLayoutKeepsUsersUnderRateLimit(t *testing.T) {
 		{Scenario: Fanout, Conns: 300, Rate: 200},
 		{Scenario: Rooms, Conns: 1000, Rate: 100},
 		{Scenario: Rooms, Conns: 2500, Rate: 2000},
+		{Scenario: Rooms, Conns: 4000, Rate: 1000}, // the latency benchmark at half rate
+		{Scenario: Rooms, Conns: 4000, Rate: 2000},
 		{Scenario: Mixed, Conns: 500, Rate: 50},
 	}
 	for _, c := range cases {
