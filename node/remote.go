@@ -389,12 +389,17 @@ func (n *Node) ringChanged(r *ring.Ring) {
 }
 
 // resubscribeFrom resubscribes the rooms whose subscription was with a node whose
-// link went down.
+// link went down, or that asked for a resync. A subscription to peer still in
+// flight is marked (resyncs) so that its ack does not count: peer may have dropped
+// it before asking.
 func (n *Node) resubscribeFrom(peer string) {
 	n.mu.Lock()
 	var rooms []*room
 	for _, rm := range n.rooms {
 		rm.mu.Lock()
+		if rm.subPending == peer {
+			rm.resyncs++
+		}
 		if rm.subOwner == peer && len(rm.sinks) > 0 {
 			rooms = append(rooms, rm)
 		}
@@ -471,15 +476,33 @@ func (n *Node) ensureSubscribed(ctx context.Context, rm *room) error {
 	}
 	rm.mu.Lock()
 	already := rm.subOwner == owner
+	resyncs := rm.resyncs
+	if !already {
+		rm.subPending = owner
+	}
 	rm.mu.Unlock()
 	if already {
 		return nil
 	}
-	if _, err := n.subscribeRemote(ctx, rm, owner); err != nil {
-		return err
-	}
+	_, err := n.subscribeRemote(ctx, rm, owner)
 	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.subPending == owner {
+		rm.subPending = ""
+	}
+	switch {
+	case err != nil:
+		return err
+	case rm.resyncs != resyncs:
+		// The owner asked for a resync while this subscription was in flight: it may
+		// have registered it and then dropped it (its ring did not yet hold this
+		// node), so the ack proves nothing. Subscribe again.
+		return errResyncedMeanwhile
+	}
 	rm.subOwner = owner
-	rm.mu.Unlock()
 	return nil
 }
+
+// errResyncedMeanwhile fails a subscription whose owner asked for a resync while it
+// was in flight; resubscribe tries again.
+var errResyncedMeanwhile = errors.New("node: the owner asked for a resync during the subscription")

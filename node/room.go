@@ -31,8 +31,12 @@ type room struct {
 	// Cluster state. remoteSubs: nodes subscribed to this owned room. subOwner: the
 	// node this node's sinks get the room's events from (itself when it owns the
 	// room). remoteSeqKnown: lastSeq was set by an owner's ack (edge mode).
+	// subPending: the owner a subscription is in flight to; resyncs counts the
+	// resyncs that owner asked for meanwhile (see ensureSubscribed).
 	remoteSubs     map[string]struct{}
 	subOwner       string
+	subPending     string
+	resyncs        uint64
 	remoteSeqKnown bool
 }
 
