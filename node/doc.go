@@ -51,7 +51,8 @@
 // at different moments, so an owner also drops the subscriptions of members that
 // left its ring, and tells every member that joins it to resubscribe (kindResync, as
 // after a peer link reconnects): a subscription made before the owner saw its
-// subscriber alive again is not lost. A member back on another address (same name,
+// subscriber alive again is not lost, nor one still in flight when the resync
+// arrives (its ack no longer counts, and it is made again). A member back on another address (same name,
 // new process) counts as a ring change too. A node is ready only once the others
 // know it at its current address (membership_confirm.go), and then resubscribes.
 //
