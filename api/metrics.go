@@ -23,8 +23,10 @@ type metrics struct {
 	uploads    *prometheus.CounterVec
 	scanErrors prometheus.Counter
 	// joins counts WebSocket join_room commands by result: "joined", or "refused"
-	// (bad input, not a member, no such room, store unavailable).
-	joins *prometheus.CounterVec
+	// (bad input, not a member, no such room, store unavailable). joined and refused
+	// are its two series, resolved once: a join is on every connection's path.
+	joins           *prometheus.CounterVec
+	joined, refused prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -53,8 +55,7 @@ func newMetrics() *metrics {
 			Name: "chatd_ws_joins_total", Help: "WebSocket join_room commands by result (joined, refused).",
 		}, []string{"result"}),
 	}
-	m.joins.WithLabelValues("joined") // both series exist from the start, at 0
-	m.joins.WithLabelValues("refused")
+	m.joined, m.refused = m.joins.WithLabelValues("joined"), m.joins.WithLabelValues("refused")
 	return m
 }
 

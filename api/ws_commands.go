@@ -103,11 +103,11 @@ func (r *roomRef) id() (chat.ID, error) {
 
 func (c *wsClient) cmdJoin(ctx context.Context, f *inFrame) (any, error) {
 	err := c.join(ctx, f)
-	result := "joined"
-	if err != errNoReply {
-		result = "refused"
+	if err == errNoReply {
+		c.hub.s.m.joined.Inc()
+	} else {
+		c.hub.s.m.refused.Inc()
 	}
-	c.hub.s.m.joins.WithLabelValues(result).Inc()
 	return nil, err
 }
 

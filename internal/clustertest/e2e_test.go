@@ -26,6 +26,21 @@ type user struct {
 // call makes a JSON request to node base and decodes the answer into out.
 func call(t testing.TB, base, token, method, path string, body, out any, want int) {
 	t.Helper()
+	status, raw := request(t, base, token, method, path, body)
+	if status != want {
+		t.Fatalf("%s %s on %s: %d, want %d: %s", method, path, base, status, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+}
+
+// request sends a JSON request (body nil: none) with the bearer token, if any, and
+// returns the status and the body; a failed round trip fails the test.
+func request(t testing.TB, base, token, method, path string, body any) (int, json.RawMessage) {
+	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -45,14 +60,7 @@ func call(t testing.TB, base, token, method, path string, body, out any, want in
 	defer resp.Body.Close()
 	var raw json.RawMessage
 	_ = json.NewDecoder(resp.Body).Decode(&raw)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s on %s: %d, want %d: %s", method, path, base, resp.StatusCode, want, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("decode %s: %v", raw, err)
-		}
-	}
+	return resp.StatusCode, raw
 }
 
 var userSeq int

@@ -1,9 +1,7 @@
 package clustertest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -99,21 +97,14 @@ func burst(t *testing.T, base string, n int) int {
 	var room chat.Room
 	call(t, base, u.token, "POST", "/rooms", map[string]any{"name": "burst " + u.name, "type": "private"}, &room, http.StatusCreated)
 	for i := range n {
-		body, _ := json.Marshal(map[string]string{"content": fmt.Sprintf("burst %d", i)})
-		req, _ := http.NewRequest("POST", base+"/rooms/"+room.ID.String()+"/messages", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+u.token)
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatalf("burst send %d: %v", i, err)
-		}
-		resp.Body.Close()
-		switch resp.StatusCode {
+		status, raw := request(t, base, u.token, "POST", "/rooms/"+room.ID.String()+"/messages",
+			map[string]string{"content": fmt.Sprintf("burst %d", i)})
+		switch status {
 		case http.StatusCreated:
 		case http.StatusTooManyRequests:
 			return i
 		default:
-			t.Fatalf("burst send %d on %s: %d", i, base, resp.StatusCode)
+			t.Fatalf("burst send %d on %s: %d: %s", i, base, status, raw)
 		}
 	}
 	return n
